@@ -1,0 +1,233 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/features"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+)
+
+// Limits of the kernel side; see process.bpf.c.
+const (
+	MaxArgvBytes      = 16384
+	DefaultArgvBytes  = 4096
+	DefaultRingBuffer = 8 << 20
+)
+
+// Options tune the programs before they are loaded.
+type Options struct {
+	// RingBufferSize in bytes: a power of two and a multiple of the page size.
+	RingBufferSize uint32
+	// ArgvMaxBytes caps the argument bytes copied per exec (at most MaxArgvBytes).
+	ArgvMaxBytes uint32
+	// IncludeThreads emits fork and exit records for threads too.
+	IncludeThreads bool
+}
+
+// Probe owns the loaded programs, their attachments and the ring reader.
+type Probe struct {
+	objs   processObjects
+	links  []link.Link
+	reader *ringbuf.Reader
+	rec    ringbuf.Record
+}
+
+// Losses are the kernel-side drop counters.
+type Losses struct {
+	// RingFull counts records the ring buffer had no room for.
+	RingFull uint64
+	// Recursion counts program runs the kernel skipped because the program
+	// was already running on that CPU.
+	Recursion uint64
+}
+
+// Open checks the prerequisites, loads the programs and attaches them. Its
+// errors say what is missing and how to grant it.
+func Open(opts Options) (*Probe, error) {
+	if opts.RingBufferSize == 0 {
+		opts.RingBufferSize = DefaultRingBuffer
+	}
+	if opts.ArgvMaxBytes == 0 {
+		opts.ArgvMaxBytes = DefaultArgvBytes
+	}
+	if opts.ArgvMaxBytes > MaxArgvBytes {
+		return nil, fmt.Errorf("argv cap %d exceeds the kernel-side maximum %d", opts.ArgvMaxBytes, MaxArgvBytes)
+	}
+	kernel, err := CheckPrerequisites()
+	if err != nil {
+		return nil, err
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("raising RLIMIT_MEMLOCK for BPF maps: %w", err)
+	}
+
+	spec, err := loadProcess()
+	if err != nil {
+		return nil, fmt.Errorf("parsing embedded BPF object: %w", err)
+	}
+	spec.Maps["events"].MaxEntries = opts.RingBufferSize
+	consts := map[string]any{
+		"argv_max":            opts.ArgvMaxBytes,
+		"include_threads":     opts.IncludeThreads,
+		"exit_has_group_dead": exitHasGroupDead(kernel),
+		"v1_subsys_id":        v1SubsysID(kernel),
+	}
+	for name, v := range consts {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return nil, fmt.Errorf("setting %s: %w", name, err)
+		}
+	}
+
+	p := &Probe{}
+	if err := spec.LoadAndAssign(&p.objs, &ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}}); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("kernel verifier rejected the process programs: %+v", ve)
+		}
+		return nil, fmt.Errorf("loading process programs: %w", err)
+	}
+	for _, prog := range []*ebpf.Program{p.objs.HandleFork, p.objs.HandleExec, p.objs.HandleExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("attaching %s: %w", prog, err)
+		}
+		p.links = append(p.links, l)
+	}
+	if p.reader, err = ringbuf.NewReader(p.objs.Events); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("opening ring buffer: %w", err)
+	}
+	return p, nil
+}
+
+// ReadRaw blocks until the next record and returns its bytes, valid until
+// the next call. It returns an error wrapping os.ErrClosed after Close.
+func (p *Probe) ReadRaw() ([]byte, error) {
+	if err := p.reader.ReadInto(&p.rec); err != nil {
+		return nil, err
+	}
+	return p.rec.RawSample, nil
+}
+
+// Losses sums the per-CPU drop counters.
+func (p *Probe) Losses() (Losses, error) {
+	var l Losses
+	var perCPU []uint64
+	for key := uint32(EventFork); key <= uint32(EventExit); key++ {
+		if err := p.objs.Lost.Lookup(key, &perCPU); err != nil {
+			return l, fmt.Errorf("reading lost counters: %w", err)
+		}
+		for _, v := range perCPU {
+			l.RingFull += v
+		}
+	}
+	for _, prog := range []*ebpf.Program{p.objs.HandleFork, p.objs.HandleExec, p.objs.HandleExit} {
+		st, err := prog.Stats()
+		if err != nil {
+			return l, fmt.Errorf("reading program stats: %w", err)
+		}
+		l.Recursion += st.RecursionMisses
+	}
+	return l, nil
+}
+
+// Close detaches the programs and releases every kernel object. It
+// interrupts a pending ReadRaw.
+func (p *Probe) Close() error {
+	var errs []error
+	if p.reader != nil {
+		errs = append(errs, p.reader.Close())
+	}
+	for _, l := range p.links {
+		errs = append(errs, l.Close())
+	}
+	errs = append(errs, p.objs.Close())
+	return errors.Join(errs...)
+}
+
+// CheckPrerequisites reports, in words an operator can act on, what keeps the
+// programs from loading: missing capabilities, no kernel BTF, or a kernel
+// without BPF ring buffers. It returns the kernel's BTF on success.
+func CheckPrerequisites() (*btf.Spec, error) {
+	if missing := missingCapabilities(); len(missing) > 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			exe = "/path/to/otelcol-linnix"
+		}
+		return nil, fmt.Errorf("missing %s: run as root, or grant the capabilities with `sudo setcap cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search+ep %s` (cap_sys_ptrace and cap_dac_read_search let it read /proc of other users' processes)",
+			strings.Join(missing, " and "), exe)
+	}
+	kernel, err := btf.LoadKernelSpec()
+	if err != nil {
+		return nil, fmt.Errorf("kernel BTF is not available (%v): the kernel needs CONFIG_DEBUG_INFO_BTF=y, which exposes /sys/kernel/btf/vmlinux (Linux 5.8+ with BTF, as most distributions ship)", err)
+	}
+	if err := features.HaveMapType(ebpf.RingBuf); err != nil {
+		return nil, fmt.Errorf("this kernel has no BPF ring buffer (%v): Linux 5.8 or newer is required", err)
+	}
+	return kernel, nil
+}
+
+func missingCapabilities() []string {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return []string{"CAP_BPF", "CAP_PERFMON"}
+	}
+	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
+	var missing []string
+	for _, c := range []struct {
+		bit  uint
+		name string
+	}{{unix.CAP_BPF, "CAP_BPF"}, {unix.CAP_PERFMON, "CAP_PERFMON"}} {
+		if !has(c.bit) && !has(unix.CAP_SYS_ADMIN) {
+			missing = append(missing, c.name)
+		}
+	}
+	return missing
+}
+
+// exitHasGroupDead reports whether sched_process_exit carries the group_dead
+// argument (Linux 6.16+); older kernels fall back to the leader's exit.
+func exitHasGroupDead(kernel *btf.Spec) bool {
+	var td *btf.Typedef
+	if err := kernel.TypeByName("btf_trace_sched_process_exit", &td); err != nil {
+		return false
+	}
+	ptr, ok := td.Type.(*btf.Pointer)
+	if !ok {
+		return false
+	}
+	proto, ok := ptr.Target.(*btf.FuncProto)
+	return ok && len(proto.Params) == 3
+}
+
+// v1SubsysID picks the cgroup v1 controller whose path names a process's
+// container on hosts where cgroup v2 is mounted but unused (hybrid mode). On
+// a pure v2 host it returns 0 and only the v2 path is read.
+func v1SubsysID(kernel *btf.Spec) uint32 {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return 0
+	}
+	var ids *btf.Enum
+	if err := kernel.TypeByName("cgroup_subsys_id", &ids); err != nil {
+		return 0
+	}
+	for _, want := range []string{"memory_cgrp_id", "pids_cgrp_id", "cpu_cgrp_id"} {
+		for _, v := range ids.Values {
+			if v.Name == want {
+				return uint32(v.Value)
+			}
+		}
+	}
+	return 0
+}

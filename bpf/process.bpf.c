@@ -1,0 +1,282 @@
+//go:build ignore
+
+// Process lifecycle capture: one ring-buffer record per fork, exec and exit.
+//
+// Records are variable length (header + strings) so that a short command
+// line costs a few hundred bytes of ring space instead of the worst case.
+// They are assembled in a per-CPU scratch buffer and copied out with
+// bpf_ringbuf_output; tracepoints run with preemption disabled, so the
+// scratch buffer cannot be shared by two invocations on one CPU.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define EVENT_FORK 1
+#define EVENT_EXEC 2
+#define EVENT_EXIT 3
+
+#define FLAG_ARGV_TRUNCATED 0x1
+#define FLAG_THREAD 0x2
+#define FLAG_FILENAME_TRUNCATED 0x4
+#define FLAG_CGROUP_TRUNCATED 0x8
+
+#define FILENAME_MAX_LEN 4096
+#define CGROUP_MAX_DEPTH 12
+#define CGROUP_NAME_MAX 256
+// Strings before argv are written at offsets masked with PRE_ARGV_MASK, argv
+// itself is at most ARGV_MAX_LEN: the verifier can then prove every write
+// stays inside the scratch buffer.
+#define PRE_ARGV_MASK 0x1fff
+#define ARGV_MAX_LEN 16384
+#define SCRATCH_SIZE 32768
+
+// Keep in sync with bpf/event.go; TestHeaderLayoutMatchesBTF checks it.
+struct event_hdr {
+	__u64 timestamp_ns; // CLOCK_BOOTTIME
+	__u64 start_ns;     // thread-group leader start, CLOCK_BOOTTIME
+	__u64 cgroup_id;
+	__u32 type;
+	__u32 pid; // thread group id
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 euid;
+	__u32 gid;
+	__u32 egid;
+	__u32 exit_code; // wait(2) status: code << 8 | signal | 0x80 for core
+	__u32 flags;
+	__u32 cgroup_hierarchy; // 0: cgroup v2, otherwise the v1 hierarchy id
+	__u16 filename_len;
+	__u16 cgroup_len;
+	__u32 argv_len;
+	__u32 argv_total_len;
+	char comm[16];
+};
+
+// Emits the header type into BTF so bpf2go can generate its Go mirror.
+const struct event_hdr *unused_event_hdr __attribute__((unused));
+
+struct scratch {
+	char buf[SCRATCH_SIZE];
+};
+
+// Set from user space before load.
+const volatile __u32 argv_max = 4096;
+const volatile bool include_threads = false;
+// Kernels since 6.16 pass group_dead to sched_process_exit; older ones do
+// not, and reading a second argument there would fail verification.
+const volatile bool exit_has_group_dead = false;
+// Which v1 hierarchy to read on hosts whose processes all sit at the v2 root
+// (hybrid mode): 0 disables the fallback.
+const volatile __u32 v1_subsys_id = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+// Ring-buffer reserve failures, per CPU, indexed by event type.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct kernfs_node___pre615 {
+	struct kernfs_node *parent;
+};
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___pre615 *)kn, parent);
+}
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch_map, &zero);
+}
+
+static __always_inline void fill_common(struct event_hdr *h, __u32 type, struct task_struct *task)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	h->timestamp_ns = bpf_ktime_get_boot_ns();
+	h->start_ns = BPF_CORE_READ(leader, start_boottime);
+	h->type = type;
+	h->pid = BPF_CORE_READ(task, tgid);
+	h->tid = BPF_CORE_READ(task, pid);
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->uid = BPF_CORE_READ(task, cred, uid.val);
+	h->euid = BPF_CORE_READ(task, cred, euid.val);
+	h->gid = BPF_CORE_READ(task, cred, gid.val);
+	h->egid = BPF_CORE_READ(task, cred, egid.val);
+	h->exit_code = 0;
+	h->flags = 0;
+	h->filename_len = 0;
+	h->cgroup_len = 0;
+	h->argv_len = 0;
+	h->argv_total_len = 0;
+	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
+}
+
+// Writes the cgroup path as NUL-terminated names, leaf first, and returns
+// the new offset. The v2 path is used unless the task sits at the v2 root on
+// a host that still mounts v1 controllers; container runtimes then put the
+// container id in the v1 path.
+static __always_inline __u32 put_cgroup(struct scratch *s, struct event_hdr *h, __u32 off,
+					struct task_struct *task)
+{
+	struct cgroup *cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	struct kernfs_node *kn = BPF_CORE_READ(cgrp, kn);
+	__u32 hierarchy = 0;
+
+	if (v1_subsys_id != 0 && kn && !kn_parent(kn)) {
+		struct cgroup_subsys_state *css;
+		__u32 id = v1_subsys_id;
+
+		if (id < 12) {
+			css = BPF_CORE_READ(task, cgroups, subsys[id]);
+			if (css) {
+				cgrp = BPF_CORE_READ(css, cgroup);
+				kn = BPF_CORE_READ(cgrp, kn);
+				hierarchy = BPF_CORE_READ(cgrp, root, hierarchy_id);
+			}
+		}
+	}
+	if (!kn)
+		return off;
+	h->cgroup_id = BPF_CORE_READ(kn, id);
+	h->cgroup_hierarchy = hierarchy;
+
+	__u32 start = off;
+	for (int i = 0; i < CGROUP_MAX_DEPTH; i++) {
+		struct kernfs_node *parent = kn_parent(kn);
+		if (!parent)
+			break; // the root's name is not part of the path
+		const char *name = BPF_CORE_READ(kn, name);
+		long n = bpf_probe_read_kernel_str(&s->buf[off & PRE_ARGV_MASK], CGROUP_NAME_MAX, name);
+		if (n <= 0)
+			break;
+		off += n;
+		kn = parent;
+		if (i == CGROUP_MAX_DEPTH - 1 && kn_parent(kn))
+			h->flags |= FLAG_CGROUP_TRUNCATED;
+	}
+	h->cgroup_len = off - start;
+	return off;
+}
+
+static __always_inline void emit(struct scratch *s, struct event_hdr *h, __u32 size)
+{
+	if (size > SCRATCH_SIZE)
+		size = SCRATCH_SIZE;
+	if (bpf_ringbuf_output(&events, s->buf, size, 0) != 0) {
+		__u32 key = h->type;
+		__u64 *cnt = bpf_map_lookup_elem(&lost, &key);
+		if (cnt)
+			*cnt += 1;
+	}
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
+{
+	bool thread = BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid);
+	if (thread && !include_threads)
+		return 0;
+
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	struct event_hdr *h = (struct event_hdr *)s->buf;
+	fill_common(h, EVENT_FORK, child);
+	if (thread)
+		h->flags |= FLAG_THREAD;
+	__u32 off = put_cgroup(s, h, sizeof(*h), child);
+	emit(s, h, off);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	struct event_hdr *h = (struct event_hdr *)s->buf;
+	fill_common(h, EVENT_EXEC, task);
+
+	// interp is the file actually executed: the interpreter for scripts,
+	// the binary itself otherwise, as /proc/PID/exe reports it.
+	__u32 off = sizeof(*h);
+	const char *path = BPF_CORE_READ(bprm, interp);
+	long n = bpf_probe_read_kernel_str(&s->buf[off], FILENAME_MAX_LEN, path);
+	if (n > 0) {
+		h->filename_len = n - 1;
+		if (n == FILENAME_MAX_LEN)
+			h->flags |= FLAG_FILENAME_TRUNCATED;
+		off += n - 1;
+	}
+
+	off = put_cgroup(s, h, off, task);
+
+	// The new image's argv: at this point the arguments were just copied
+	// to the new stack, so the pages are present.
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
+	unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
+	__u64 total = arg_end > arg_start ? arg_end - arg_start : 0;
+	__u32 want = total > argv_max ? argv_max : total;
+	if (want > ARGV_MAX_LEN)
+		want = ARGV_MAX_LEN;
+	h->argv_total_len = total > 0xffffffff ? 0xffffffff : total;
+	if (want < total)
+		h->flags |= FLAG_ARGV_TRUNCATED;
+	off &= PRE_ARGV_MASK;
+	if (want > 0 && bpf_probe_read_user(&s->buf[off], want, (void *)arg_start) == 0) {
+		h->argv_len = want;
+		off += want;
+	}
+	emit(s, h, off);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_exit, struct task_struct *task)
+{
+	bool last;
+	if (exit_has_group_dead)
+		last = (bool)ctx[1];
+	else
+		last = BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid);
+	bool thread = !last;
+	if (thread && !include_threads)
+		return 0;
+
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	struct event_hdr *h = (struct event_hdr *)s->buf;
+	fill_common(h, EVENT_EXIT, task);
+	h->exit_code = BPF_CORE_READ(task, exit_code);
+	if (thread)
+		h->flags |= FLAG_THREAD;
+	__u32 off = put_cgroup(s, h, sizeof(*h), task);
+	emit(s, h, off);
+	return 0;
+}
