@@ -1,0 +1,122 @@
+package ebpfprocessreceiver
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// CommandArgsMode says how much of a command line leaves the host.
+type CommandArgsMode string
+
+const (
+	// CommandArgsRedact masks values of secret-looking flags and variables.
+	CommandArgsRedact CommandArgsMode = "redact"
+	// CommandArgsFull exports arguments as the process received them.
+	CommandArgsFull CommandArgsMode = "full"
+	// CommandArgsOff exports no arguments at all.
+	CommandArgsOff CommandArgsMode = "off"
+)
+
+const (
+	maxArgvBytes   = 16384   // the kernel-side buffer, see bpf/process.bpf.c
+	minRingBuffer  = 4096    // one page
+	maxRingBuffer  = 1 << 30 // far beyond any need; guards against typos
+	defaultRingBuf = 8 << 20
+	defaultArgv    = 4096
+)
+
+// Config of the ebpfprocess receiver.
+type Config struct {
+	// RingBufferSize is the kernel ring buffer in bytes: a power of two, at
+	// least one page. Accepts plain bytes or KiB/MiB/GiB suffixes.
+	RingBufferSize ByteSize `mapstructure:"ring_buffer_size"`
+	// CommandArgs is redact (default), full or off.
+	CommandArgs CommandArgsMode `mapstructure:"command_args"`
+	// CommandArgsMaxSize caps the argument bytes read per exec (1 B–16 KiB);
+	// longer command lines are cut and flagged as truncated.
+	CommandArgsMaxSize ByteSize `mapstructure:"command_args_max_size"`
+	// IncludeThreads also emits fork and exit records for threads.
+	IncludeThreads bool `mapstructure:"include_threads"`
+	// Include keeps only matching processes; Exclude drops matching ones.
+	Include MatchConfig `mapstructure:"include"`
+	Exclude MatchConfig `mapstructure:"exclude"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// MatchConfig selects processes. Within a list any entry matches; across
+// lists every non-empty list must match.
+type MatchConfig struct {
+	// Executables are regular expressions on process.executable.name.
+	Executables []string `mapstructure:"executables"`
+	// UIDs are effective user ids.
+	UIDs []uint32 `mapstructure:"uids"`
+	// Cgroups are cgroup path prefixes, e.g. /kubepods or /system.slice/docker.
+	Cgroups []string `mapstructure:"cgroups"`
+}
+
+func (m MatchConfig) empty() bool {
+	return len(m.Executables) == 0 && len(m.UIDs) == 0 && len(m.Cgroups) == 0
+}
+
+// Validate reports every invalid field by its configuration name.
+func (cfg *Config) Validate() error {
+	var errs []error
+	rb := uint64(cfg.RingBufferSize)
+	if rb < minRingBuffer || rb > maxRingBuffer || rb&(rb-1) != 0 {
+		errs = append(errs, fmt.Errorf("ring_buffer_size: must be a power of two between 4KiB and 1GiB, got %d", rb))
+	}
+	switch cfg.CommandArgs {
+	case CommandArgsRedact, CommandArgsFull, CommandArgsOff:
+	default:
+		errs = append(errs, fmt.Errorf("command_args: must be one of redact, full, off, got %q", cfg.CommandArgs))
+	}
+	if cfg.CommandArgsMaxSize == 0 || cfg.CommandArgsMaxSize > maxArgvBytes {
+		errs = append(errs, fmt.Errorf("command_args_max_size: must be between 1 and %d bytes, got %d", maxArgvBytes, cfg.CommandArgsMaxSize))
+	}
+	errs = append(errs, cfg.Include.validate("include"), cfg.Exclude.validate("exclude"))
+	return errors.Join(errs...)
+}
+
+func (m MatchConfig) validate(prefix string) error {
+	var errs []error
+	for i, re := range m.Executables {
+		if _, err := regexp.Compile(re); err != nil {
+			errs = append(errs, fmt.Errorf("%s.executables[%d]: %w", prefix, i, err))
+		}
+	}
+	for i, p := range m.Cgroups {
+		if !strings.HasPrefix(p, "/") {
+			errs = append(errs, fmt.Errorf("%s.cgroups[%d]: %q must be an absolute cgroup path starting with /", prefix, i, p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ByteSize is a size in bytes that also reads "64KiB", "8MiB" or "1GiB".
+type ByteSize uint64
+
+// UnmarshalText parses a plain integer or one with a KiB, MiB or GiB suffix.
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	mult := uint64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   uint64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || v > (1<<63)/mult {
+		return fmt.Errorf("invalid size %q: want bytes, or a number with KiB, MiB or GiB", string(text))
+	}
+	*b = ByteSize(v * mult)
+	return nil
+}

@@ -1,0 +1,81 @@
+package ebpfprocessreceiver
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+
+	load := func(t *testing.T, name string) (*Config, error) {
+		t.Helper()
+		cfg := NewFactory().CreateDefaultConfig().(*Config)
+		sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+		require.NoError(t, err)
+		if err := sub.Unmarshal(cfg); err != nil {
+			return nil, err
+		}
+		return cfg, confmap.Validate(cfg)
+	}
+
+	t.Run("defaults", func(t *testing.T) {
+		cfg, err := load(t, "")
+		require.NoError(t, err)
+		assert.Equal(t, createDefaultConfig(), cfg)
+		assert.EqualValues(t, 8<<20, cfg.RingBufferSize)
+		assert.Equal(t, CommandArgsRedact, cfg.CommandArgs)
+		assert.EqualValues(t, 4096, cfg.CommandArgsMaxSize)
+	})
+
+	t.Run("custom", func(t *testing.T) {
+		cfg, err := load(t, "custom")
+		require.NoError(t, err)
+		assert.EqualValues(t, 16<<20, cfg.RingBufferSize)
+		assert.Equal(t, CommandArgsFull, cfg.CommandArgs)
+		assert.EqualValues(t, 8192, cfg.CommandArgsMaxSize)
+		assert.True(t, cfg.IncludeThreads)
+		assert.Equal(t, MatchConfig{
+			Executables: []string{"^python", "^java$"},
+			UIDs:        []uint32{1000, 1001},
+			Cgroups:     []string{"/kubepods"},
+		}, cfg.Include)
+		assert.Equal(t, MatchConfig{Cgroups: []string{"/system.slice"}}, cfg.Exclude)
+	})
+
+	for name, want := range map[string]string{
+		"bad_ring":      "ring_buffer_size: must be a power of two",
+		"bad_args":      `command_args: must be one of redact, full, off, got "everything"`,
+		"bad_argv_cap":  "command_args_max_size: must be between 1 and 16384 bytes, got 32768",
+		"bad_regexp":    "include.executables[1]: error parsing regexp",
+		"bad_cgroup":    `exclude.cgroups[0]: "kubepods" must be an absolute cgroup path`,
+		"bad_size_text": `invalid size "8 megabytes"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(t, name)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), want)
+		})
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{"4096": 4096, "64KiB": 64 << 10, "8 MiB": 8 << 20, "1GiB": 1 << 30} {
+		var b ByteSize
+		require.NoError(t, b.UnmarshalText([]byte(in)), in)
+		assert.Equal(t, want, b, in)
+	}
+	for _, in := range []string{"", "1.5MiB", "-1", "8MB", "99999999999GiB"} {
+		var b ByteSize
+		assert.Error(t, b.UnmarshalText([]byte(in)), in)
+	}
+}

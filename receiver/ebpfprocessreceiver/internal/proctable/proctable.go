@@ -1,0 +1,147 @@
+// Package proctable remembers what each live process executed, so that fork
+// and exit records (which the kernel sends without a path or arguments) and
+// records of processes that predate the collector carry the same attributes
+// as the exec that started them.
+package proctable
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// TickNs is the length of a USER_HZ clock tick, the unit of /proc start times.
+const TickNs = 10_000_000
+
+// Info is what the table knows about one process.
+type Info struct {
+	// StartTime is the CLOCK_BOOTTIME creation time in nanoseconds.
+	StartTime uint64
+	// Coarse marks a start time read from /proc, precise to one tick only.
+	Coarse        bool
+	ExePath       string
+	Args          []string
+	ArgsTruncated bool
+}
+
+// Table maps live pids to their Info. Entries leave with their process's exit
+// record; a pid reused after a lost exit record is overwritten, so the table
+// never holds more entries than the pid space.
+type Table struct {
+	mu sync.RWMutex
+	m  map[uint32]Info
+}
+
+// New returns an empty table.
+func New() *Table { return &Table{m: make(map[uint32]Info)} }
+
+// Put records pid's info, replacing an older process with the same pid.
+func (t *Table) Put(pid uint32, info Info) {
+	t.mu.Lock()
+	t.m[pid] = info
+	t.mu.Unlock()
+}
+
+// Get returns pid's info if it belongs to the process started at start.
+func (t *Table) Get(pid uint32, start uint64) (Info, bool) {
+	t.mu.RLock()
+	info, ok := t.m[pid]
+	t.mu.RUnlock()
+	if !ok {
+		return Info{}, false
+	}
+	if info.StartTime == start || info.Coarse && info.StartTime/TickNs == start/TickNs {
+		return info, true
+	}
+	return Info{}, false
+}
+
+// Lookup returns pid's info whatever its start time: for a fork's parent,
+// which is alive, so its pid cannot have been reused.
+func (t *Table) Lookup(pid uint32) (Info, bool) {
+	t.mu.RLock()
+	info, ok := t.m[pid]
+	t.mu.RUnlock()
+	return info, ok
+}
+
+// Remove forgets pid.
+func (t *Table) Remove(pid uint32) {
+	t.mu.Lock()
+	delete(t.m, pid)
+	t.mu.Unlock()
+}
+
+// Len is the number of processes tracked.
+func (t *Table) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.m)
+}
+
+// Snapshot adds every process visible under procRoot (normally /proc);
+// args maps each command line through the collection policy before it is
+// stored. Processes that vanish while being read are skipped.
+func (t *Table) Snapshot(procRoot string, args func([]string) []string) error {
+	entries, err := os.ReadDir(procRoot)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		pid, err := strconv.ParseUint(e.Name(), 10, 32)
+		if err != nil {
+			continue
+		}
+		info, ok := readProc(filepath.Join(procRoot, e.Name()), args)
+		if ok {
+			t.Put(uint32(pid), info)
+		}
+	}
+	return nil
+}
+
+func readProc(dir string, args func([]string) []string) (Info, bool) {
+	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return Info{}, false
+	}
+	start, ok := statStartTicks(stat)
+	if !ok {
+		return Info{}, false
+	}
+	info := Info{StartTime: start * TickNs, Coarse: true}
+	info.ExePath = ExePath(dir)
+	if cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(cmdline) > 0 {
+		info.Args = args(strings.Split(string(bytes.TrimSuffix(cmdline, []byte{0})), "\x00"))
+	}
+	return info, info.ExePath != "" || len(info.Args) > 0
+}
+
+// ExePath resolves a /proc/PID directory's exe link; "" for kernel threads
+// or without the privilege to read it.
+func ExePath(procDir string) string {
+	p, err := os.Readlink(filepath.Join(procDir, "exe"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(p, " (deleted)")
+}
+
+// statStartTicks reads field 22 of /proc/PID/stat. The command name (field
+// 2) may hold spaces and parentheses, so fields are counted after its last ')'.
+func statStartTicks(stat []byte) (uint64, bool) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	const startField = 22 - 3 // fields after the name start at field 3
+	if len(fields) <= startField {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(fields[startField], 10, 64)
+	return v, err == nil
+}

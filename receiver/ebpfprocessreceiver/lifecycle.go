@@ -1,0 +1,241 @@
+//go:build linux
+
+package ebpfprocessreceiver
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"golang.org/x/sys/unix"
+
+	"github.com/linnix-os/otelcol-linnix/bpf"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/containerid"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/redact"
+)
+
+// Event names of the records; no semantic convention defines process
+// lifecycle events, so they carry the product prefix.
+const (
+	eventNameFork = "linnix.process.fork"
+	eventNameExec = "linnix.process.exec"
+	eventNameExit = "linnix.process.exit"
+	scopeName     = "github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver"
+)
+
+// lifecycle turns kernel records into log records and keeps the process
+// table in step with them. One goroutine owns it.
+type lifecycle struct {
+	table    *proctable.Table
+	filter   *procfilter.Filter
+	argsMode CommandArgsMode
+	hostName string
+	version  string
+	// exePath resolves a pid's executable when the kernel saw a relative
+	// path; it reads /proc in production.
+	exePath func(pid uint32) string
+}
+
+// collectArgs applies the command_args policy.
+func (l *lifecycle) collectArgs(args []string) []string {
+	switch l.argsMode {
+	case CommandArgsOff:
+		return nil
+	case CommandArgsFull:
+		return args
+	}
+	return redact.Args(args)
+}
+
+// wallClock converts CLOCK_BOOTTIME readings to wall-clock time. The offset
+// is read again for every batch so that clock steps (NTP, suspend) are
+// followed.
+type wallClock struct{ offset int64 }
+
+func newWallClock() wallClock {
+	var rt, bt unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_REALTIME, &rt)
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &bt)
+	return wallClock{offset: rt.Nano() - bt.Nano()}
+}
+
+func (c wallClock) ts(boot uint64) pcommon.Timestamp {
+	return pcommon.Timestamp(int64(boot) + c.offset)
+}
+
+// toLogs converts a batch of events into one plog.Logs; filtered-out events
+// still update the process table. It returns the number of records made.
+func (l *lifecycle) toLogs(events []*bpf.Event, clock wallClock) (plog.Logs, int) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	res := rl.Resource().Attributes()
+	res.PutStr("host.name", l.hostName)
+	res.PutStr("os.type", "linux")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(scopeName)
+	sl.Scope().SetVersion(l.version)
+	records := sl.LogRecords()
+	records.EnsureCapacity(len(events))
+	observed := pcommon.NewTimestampFromTime(time.Now())
+	for _, e := range events {
+		info := l.track(e)
+		exeName := path.Base(info.ExePath)
+		if info.ExePath == "" {
+			exeName = e.Comm
+		}
+		if !l.filter.Keep(procfilter.Process{ExecutableName: exeName, UID: e.EUID, CgroupPath: e.CgroupPath}) {
+			continue
+		}
+		lr := records.AppendEmpty()
+		lr.SetTimestamp(clock.ts(e.Timestamp))
+		lr.SetObservedTimestamp(observed)
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.SetSeverityText("INFO")
+		l.fill(lr, e, info, exeName, clock)
+	}
+	return ld, records.Len()
+}
+
+// track updates the process table and returns what is known of the process.
+func (l *lifecycle) track(e *bpf.Event) proctable.Info {
+	switch e.Type {
+	case bpf.EventExec:
+		exe := e.Filename
+		if !strings.HasPrefix(exe, "/") {
+			if p := l.exePath(e.PID); p != "" {
+				exe = p
+			}
+		}
+		info := proctable.Info{
+			StartTime:     e.StartTime,
+			ExePath:       exe,
+			Args:          l.collectArgs(e.Argv),
+			ArgsTruncated: e.ArgvTruncated(),
+		}
+		l.table.Put(e.PID, info)
+		return info
+	case bpf.EventFork:
+		// A forked child runs its parent's image until it execs.
+		info, _ := l.table.Lookup(e.PPID)
+		if e.IsThread() {
+			return info
+		}
+		info.StartTime, info.Coarse = e.StartTime, false
+		l.table.Put(e.PID, info)
+		return info
+	default: // exit
+		info, ok := l.table.Get(e.PID, e.StartTime)
+		if ok && !e.IsThread() {
+			l.table.Remove(e.PID)
+		}
+		return info
+	}
+}
+
+func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, exeName string, clock wallClock) {
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(16)
+	attrs.PutInt("process.pid", int64(e.PID))
+	attrs.PutInt("process.parent_pid", int64(e.PPID))
+	attrs.PutStr("process.executable.name", exeName)
+	if info.ExePath != "" {
+		attrs.PutStr("process.executable.path", info.ExePath)
+	}
+	if len(info.Args) > 0 {
+		attrs.PutStr("process.command", info.Args[0])
+		s := attrs.PutEmptySlice("process.command_args")
+		s.EnsureCapacity(len(info.Args))
+		for _, a := range info.Args {
+			s.AppendEmpty().SetStr(a)
+		}
+		if info.ArgsTruncated {
+			attrs.PutBool("linnix.process.command_args.truncated", true)
+		}
+	}
+	attrs.PutInt("process.user.id", int64(e.EUID))
+	attrs.PutInt("process.real_user.id", int64(e.UID))
+	attrs.PutInt("process.group.id", int64(e.EGID))
+	attrs.PutInt("process.real_group.id", int64(e.GID))
+	attrs.PutStr("process.creation.time", clock.ts(e.StartTime).AsTime().UTC().Format(time.RFC3339Nano))
+	attrs.PutStr("process.linux.cgroup", cgroupLine(e))
+	attrs.PutInt("linnix.cgroup.id", int64(e.CgroupID))
+	if id := containerid.FromCgroupPath(e.CgroupPath); id != "" {
+		attrs.PutStr("container.id", id)
+	}
+	if e.IsThread() {
+		attrs.PutInt("thread.id", int64(e.TID))
+	}
+
+	var body string
+	switch e.Type {
+	case bpf.EventFork:
+		lr.SetEventName(eventNameFork)
+		body = fmt.Sprintf("fork %s pid %d ppid %d uid %d", exeName, e.PID, e.PPID, e.EUID)
+	case bpf.EventExec:
+		lr.SetEventName(eventNameExec)
+		body = fmt.Sprintf("exec %s pid %d ppid %d uid %d", info.ExePath, e.PID, e.PPID, e.EUID)
+	case bpf.EventExit:
+		lr.SetEventName(eventNameExit)
+		code, sig, core := e.ExitCode()
+		lifetime := time.Duration(e.Timestamp - e.StartTime)
+		if e.Timestamp < e.StartTime {
+			lifetime = 0
+		}
+		attrs.PutInt("process.exit.code", int64(code))
+		attrs.PutStr("process.exit.time", clock.ts(e.Timestamp).AsTime().UTC().Format(time.RFC3339Nano))
+		attrs.PutDouble("linnix.process.lifetime", lifetime.Seconds())
+		how := "code " + strconv.Itoa(code)
+		if sig != 0 {
+			attrs.PutInt("linnix.process.exit.signal", int64(sig))
+			how = "killed by " + unix.SignalName(unix.Signal(sig))
+			if core {
+				attrs.PutBool("linnix.process.exit.core_dumped", true)
+				how += " (core dumped)"
+			}
+		}
+		body = fmt.Sprintf("exit %s pid %d %s after %s", exeName, e.PID, how, lifetime.Round(time.Millisecond))
+	}
+	lr.Body().SetStr(body)
+}
+
+// cgroupLine formats the path like a line of /proc/PID/cgroup, as the
+// process.linux.cgroup convention asks: "0::/path" on cgroup v2.
+func cgroupLine(e *bpf.Event) string {
+	if e.CgroupHierarchy == 0 {
+		return "0::" + e.CgroupPath
+	}
+	return strconv.FormatUint(uint64(e.CgroupHierarchy), 10) + ":" + v1Controllers(e.CgroupHierarchy) + ":" + e.CgroupPath
+}
+
+// v1Controllers names the controllers of a cgroup v1 hierarchy, as this
+// host mounts them (e.g. "memory" or "cpu,cpuacct").
+func v1Controllers(hierarchy uint32) string {
+	return v1Hierarchies()[hierarchy]
+}
+
+var v1Hierarchies = sync.OnceValue(func() map[uint32]string {
+	m := map[uint32]string{}
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return m
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		id, rest, ok := strings.Cut(sc.Text(), ":")
+		names, _, ok2 := strings.Cut(rest, ":")
+		if n, err := strconv.ParseUint(id, 10, 32); ok && ok2 && err == nil {
+			m[uint32(n)] = names
+		}
+	}
+	return m
+})

@@ -1,0 +1,233 @@
+package ebpfprocessreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/linnix-os/otelcol-linnix/bpf"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
+)
+
+const (
+	// queueSize bounds the decoded events waiting for conversion. The
+	// kernel ring buffer is the main buffer; this queue lets the reader keep
+	// draining it while a batch is being converted or consumed.
+	queueSize = 16384
+	// maxBatch bounds the records of one ConsumeLogs call.
+	maxBatch = 1024
+)
+
+// Loss reasons, the values of the reason attribute of linnix.receiver.events.lost.
+const (
+	lostRingFull          = "ring_full"
+	lostKernelRecursion   = "kernel_recursion"
+	lostReadError         = "read_error"
+	lostDecodeError       = "decode_error"
+	lostQueueFull         = "queue_full"
+	lostDownstreamRefused = "downstream_refused"
+)
+
+type ebpfReceiver struct {
+	cfg     *Config
+	set     receiver.Settings
+	release func()
+	logs    consumer.Logs
+
+	startOnce, stopOnce sync.Once
+	startErr            error
+
+	telemetry *metadata.TelemetryBuilder
+	probe     *bpf.Probe
+	queue     chan *bpf.Event
+	lc        *lifecycle
+	cancel    context.CancelFunc
+	readDone  chan struct{}
+	done      chan struct{}
+
+	readErrors, decodeErrors, queueFull, refused atomic.Int64
+}
+
+func newReceiver(set receiver.Settings, cfg *Config, release func()) *ebpfReceiver {
+	return &ebpfReceiver{cfg: cfg, set: set, release: release}
+}
+
+// Start loads the BPF programs once, however many pipelines share this
+// receiver.
+func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
+	r.startOnce.Do(func() { r.startErr = r.start() })
+	return r.startErr
+}
+
+func (r *ebpfReceiver) start() error {
+	filter, err := procfilter.New(criteria(r.cfg.Include), criteria(r.cfg.Exclude))
+	if err != nil {
+		return err
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return fmt.Errorf("reading host name: %w", err)
+	}
+	r.lc = &lifecycle{
+		table:    proctable.New(),
+		filter:   filter,
+		argsMode: r.cfg.CommandArgs,
+		hostName: host,
+		version:  r.set.BuildInfo.Version,
+		exePath: func(pid uint32) string {
+			return proctable.ExePath("/proc/" + strconv.FormatUint(uint64(pid), 10))
+		},
+	}
+	r.telemetry, err = metadata.NewTelemetryBuilder(r.set.TelemetrySettings)
+	if err != nil {
+		return err
+	}
+
+	r.probe, err = bpf.Open(bpf.Options{
+		RingBufferSize: uint32(r.cfg.RingBufferSize),
+		ArgvMaxBytes:   uint32(r.cfg.CommandArgsMaxSize),
+		IncludeThreads: r.cfg.IncludeThreads,
+	})
+	if err != nil {
+		return fmt.Errorf("ebpfprocess receiver: %w", err)
+	}
+	if err := r.telemetry.RegisterLinnixReceiverEventsLostCallback(r.observeLosses); err != nil {
+		_ = r.probe.Close()
+		return err
+	}
+
+	// Drain the ring from now on; the snapshot below fills the table before
+	// any queued event is converted, so events win over the snapshot.
+	r.queue = make(chan *bpf.Event, queueSize)
+	r.readDone = make(chan struct{})
+	go r.readLoop()
+	if err := r.lc.table.Snapshot("/proc", r.lc.collectArgs); err != nil {
+		r.set.Logger.Warn("Snapshot of running processes failed; their exit records will lack executable and arguments", zap.Error(err))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.done = make(chan struct{})
+	go r.consumeLoop(ctx)
+	return nil
+}
+
+func criteria(m MatchConfig) procfilter.Criteria {
+	return procfilter.Criteria{Executables: m.Executables, UIDs: m.UIDs, Cgroups: m.Cgroups}
+}
+
+// readLoop only decodes and queues: it must keep pace with the kernel, so a
+// full queue drops (and counts) rather than waits.
+func (r *ebpfReceiver) readLoop() {
+	defer close(r.readDone)
+	defer close(r.queue)
+	for {
+		raw, err := r.probe.ReadRaw()
+		if err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				return
+			}
+			r.readErrors.Add(1)
+			r.set.Logger.Warn("Reading the BPF ring buffer failed", zap.Error(err))
+			time.Sleep(10 * time.Millisecond) // do not spin on a persistent error
+			continue
+		}
+		ev := new(bpf.Event)
+		if err := bpf.Decode(raw, ev); err != nil {
+			r.decodeErrors.Add(1)
+			continue
+		}
+		select {
+		case r.queue <- ev:
+		default:
+			r.queueFull.Add(1)
+		}
+	}
+}
+
+// consumeLoop converts queued events in batches: whatever is queued, up to
+// maxBatch, goes out in one ConsumeLogs call.
+func (r *ebpfReceiver) consumeLoop(ctx context.Context) {
+	defer close(r.done)
+	batch := make([]*bpf.Event, 0, maxBatch)
+	for ev := range r.queue {
+		batch = append(batch[:0], ev)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case ev, ok := <-r.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, ev)
+			default:
+				break fill
+			}
+		}
+		ld, n := r.lc.toLogs(batch, newWallClock())
+		if n == 0 || r.logs == nil {
+			continue
+		}
+		if err := r.logs.ConsumeLogs(ctx, ld); err != nil {
+			r.refused.Add(int64(n))
+			r.set.Logger.Warn("Downstream refused lifecycle records", zap.Int("records", n), zap.Error(err))
+		}
+	}
+}
+
+func (r *ebpfReceiver) observeLosses(_ context.Context, o metric.Int64Observer) error {
+	kernel, err := r.probe.Losses()
+	if err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		reason string
+		n      int64
+	}{
+		{lostRingFull, int64(kernel.RingFull)},
+		{lostKernelRecursion, int64(kernel.Recursion)},
+		{lostReadError, r.readErrors.Load()},
+		{lostDecodeError, r.decodeErrors.Load()},
+		{lostQueueFull, r.queueFull.Load()},
+		{lostDownstreamRefused, r.refused.Load()},
+	} {
+		o.Observe(l.n, metric.WithAttributes(attribute.String("reason", l.reason)))
+	}
+	return nil
+}
+
+// Shutdown detaches the programs, converts what was already read, and
+// releases the kernel objects.
+func (r *ebpfReceiver) Shutdown(ctx context.Context) error {
+	var err error
+	r.stopOnce.Do(func() {
+		defer r.release()
+		if r.probe == nil {
+			return
+		}
+		err = r.probe.Close()
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			r.cancel()
+			<-r.done
+		}
+		r.cancel()
+		r.telemetry.Shutdown()
+	})
+	return err
+}
