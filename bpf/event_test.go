@@ -1,0 +1,148 @@
+package bpf
+
+import (
+	"encoding/binary"
+	"errors"
+	"slices"
+	"testing"
+)
+
+// record builds a raw record the way process.bpf.c lays it out.
+func record(typ EventType, filename, cgroup, argv string, mutate func(h []byte)) []byte {
+	h := make([]byte, HeaderSize)
+	le := binary.LittleEndian
+	le.PutUint64(h[offTimestamp:], 2_000_000_000)
+	le.PutUint64(h[offStart:], 1_000_000_000)
+	le.PutUint64(h[offCgroupID:], 77)
+	le.PutUint32(h[offType:], uint32(typ))
+	le.PutUint32(h[offPID:], 4412)
+	le.PutUint32(h[offTID:], 4412)
+	le.PutUint32(h[offPPID:], 4400)
+	le.PutUint32(h[offUID:], 1000)
+	le.PutUint32(h[offEUID:], 1001)
+	le.PutUint32(h[offGID:], 100)
+	le.PutUint32(h[offEGID:], 101)
+	le.PutUint32(h[offExitCode:], 7<<8)
+	le.PutUint16(h[offFilenameLen:], uint16(len(filename)))
+	le.PutUint16(h[offCgroupLen:], uint16(len(cgroup)))
+	le.PutUint32(h[offArgvLen:], uint32(len(argv)))
+	le.PutUint32(h[offArgvTotalLen:], uint32(len(argv)))
+	copy(h[offComm:], "python3\x00junk")
+	if mutate != nil {
+		mutate(h)
+	}
+	return append(append(append(h, filename...), cgroup...), argv...)
+}
+
+func TestDecodeExec(t *testing.T) {
+	raw := record(EventExec, "/usr/bin/python3", "app.scope\x00system.slice\x00", "python3\x00-m\x00http.server\x00", nil)
+	var e Event
+	if err := Decode(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Type != EventExec || e.PID != 4412 || e.PPID != 4400 || e.UID != 1000 || e.EUID != 1001 || e.GID != 100 || e.EGID != 101 {
+		t.Errorf("header fields: %+v", e)
+	}
+	if e.Timestamp != 2_000_000_000 || e.StartTime != 1_000_000_000 || e.CgroupID != 77 {
+		t.Errorf("times or cgroup id: %+v", e)
+	}
+	if e.Comm != "python3" || e.Filename != "/usr/bin/python3" || e.CgroupPath != "/system.slice/app.scope" {
+		t.Errorf("strings: comm %q file %q cgroup %q", e.Comm, e.Filename, e.CgroupPath)
+	}
+	if want := []string{"python3", "-m", "http.server"}; !slices.Equal(e.Argv, want) {
+		t.Errorf("argv %q, want %q", e.Argv, want)
+	}
+	if e.ArgvTruncated() || e.IsThread() {
+		t.Errorf("flags %#x", e.Flags)
+	}
+}
+
+func TestDecodeTruncatedArgvAndRootCgroup(t *testing.T) {
+	raw := record(EventExec, "/bin/sh", "", "sh\x00--password=x\x00aaaa", func(h []byte) {
+		binary.LittleEndian.PutUint32(h[offFlags:], FlagArgvTruncated)
+	})
+	var e Event
+	if err := Decode(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"sh", "--password=x", "aaaa"}; !slices.Equal(e.Argv, want) || !e.ArgvTruncated() {
+		t.Errorf("argv %q truncated=%v", e.Argv, e.ArgvTruncated())
+	}
+	if e.CgroupPath != "/" {
+		t.Errorf("root cgroup path %q", e.CgroupPath)
+	}
+}
+
+func TestDecodeInvalidUTF8IsReplaced(t *testing.T) {
+	raw := record(EventExec, "/tmp/\xff\xfe", "", "a\xc3\x00", nil)
+	var e Event
+	if err := Decode(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Filename != "/tmp/\uFFFD\uFFFD" && e.Filename != "/tmp/\uFFFD" || e.Argv[0] != "a\uFFFD" {
+		t.Errorf("not sanitised: %q %q", e.Filename, e.Argv)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	cases := []struct {
+		status    uint32
+		code, sig int
+		core      bool
+	}{
+		{0, 0, 0, false},
+		{7 << 8, 7, 0, false},
+		{9, 137, 9, false},
+		{11 | 0x80, 139, 11, true},
+	}
+	for _, c := range cases {
+		e := Event{ExitStatus: c.status}
+		code, sig, core := e.ExitCode()
+		if code != c.code || sig != c.sig || core != c.core {
+			t.Errorf("status %#x: got (%d,%d,%v), want (%d,%d,%v)", c.status, code, sig, core, c.code, c.sig, c.core)
+		}
+	}
+}
+
+func TestDecodeRejectsMalformed(t *testing.T) {
+	good := record(EventExit, "", "a\x00", "", nil)
+	cases := map[string][]byte{
+		"empty":         nil,
+		"short header":  good[:HeaderSize-1],
+		"missing data":  good[:len(good)-1],
+		"trailing data": append(append([]byte{}, good...), 0),
+		"unknown type": record(EventExit, "", "", "", func(h []byte) {
+			binary.LittleEndian.PutUint32(h[offType:], 9)
+		}),
+		"huge argv length": record(EventExec, "", "", "", func(h []byte) {
+			binary.LittleEndian.PutUint32(h[offArgvLen:], 0xffffffff)
+		}),
+	}
+	for name, raw := range cases {
+		var e Event
+		if err := Decode(raw, &e); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	var e Event
+	if err := Decode(good[:10], &e); !errors.Is(err, ErrShortRecord) {
+		t.Errorf("short record error = %v", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(record(EventExec, "/usr/bin/python3", "a\x00b\x00", "python3\x00-c\x00", nil))
+	f.Add(record(EventFork, "", "", "", nil))
+	f.Add(record(EventExit, "", "x", "", nil))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var e Event
+		if err := Decode(raw, &e); err != nil {
+			return
+		}
+		// Whatever decodes must describe exactly the bytes it came from.
+		if len(raw) < HeaderSize || len(e.Filename) > len(raw) || e.Type < EventFork || e.Type > EventExit {
+			t.Fatalf("accepted inconsistent record: %+v", e)
+		}
+	})
+}

@@ -1,0 +1,44 @@
+package bpf
+
+import (
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+)
+
+// TestHeaderLayoutMatchesBTF pins the decoder's offsets to struct event_hdr
+// as compiled into the embedded object.
+func TestHeaderLayoutMatchesBTF(t *testing.T) {
+	spec, err := loadProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hdr *btf.Struct
+	if err := spec.Types.TypeByName("event_hdr", &hdr); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{
+		"timestamp_ns": offTimestamp, "start_ns": offStart, "cgroup_id": offCgroupID,
+		"type": offType, "pid": offPID, "tid": offTID, "ppid": offPPID,
+		"uid": offUID, "euid": offEUID, "gid": offGID, "egid": offEGID,
+		"exit_code": offExitCode, "flags": offFlags, "cgroup_hierarchy": offCgroupHierarchy,
+		"filename_len": offFilenameLen, "cgroup_len": offCgroupLen,
+		"argv_len": offArgvLen, "argv_total_len": offArgvTotalLen, "comm": offComm,
+	}
+	if int(hdr.Size) != HeaderSize {
+		t.Errorf("event_hdr is %d bytes, decoder expects %d", hdr.Size, HeaderSize)
+	}
+	if len(hdr.Members) != len(want) {
+		t.Errorf("event_hdr has %d fields, decoder knows %d", len(hdr.Members), len(want))
+	}
+	for _, m := range hdr.Members {
+		off, ok := want[m.Name]
+		if !ok {
+			t.Errorf("field %s is unknown to the decoder", m.Name)
+			continue
+		}
+		if int(m.Offset.Bytes()) != off {
+			t.Errorf("field %s at offset %d, decoder reads %d", m.Name, m.Offset.Bytes(), off)
+		}
+	}
+}

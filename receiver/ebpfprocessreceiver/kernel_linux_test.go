@@ -1,0 +1,110 @@
+package ebpfprocessreceiver
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/linnix-os/otelcol-linnix/bpf"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
+)
+
+// requireKernel skips only where loading BPF is truly impossible; CI runs as
+// root on a BTF kernel and must never take this skip, so it fails there.
+func requireKernel(t *testing.T) {
+	t.Helper()
+	if _, err := bpf.CheckPrerequisites(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("kernel test cannot run in CI: %v", err)
+		}
+		t.Skipf("needs the privilege to load BPF: %v", err)
+	}
+}
+
+type running struct {
+	sink *consumertest.LogsSink
+	tel  *componenttest.Telemetry
+	rcv  *ebpfReceiver
+}
+
+func startReceiver(t *testing.T, cfg *Config) *running {
+	t.Helper()
+	requireKernel(t)
+	r := &running{sink: new(consumertest.LogsSink), tel: componenttest.NewTelemetry()}
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = r.tel.NewTelemetrySettings()
+	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, r.sink)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	r.rcv = rcv.(*ebpfReceiver)
+	t.Cleanup(func() {
+		require.NoError(t, rcv.Shutdown(context.Background()))
+		require.NoError(t, r.tel.Shutdown(context.Background()))
+	})
+	return r
+}
+
+// record is a flattened log record, easy to assert on.
+type record struct {
+	event string
+	ts    time.Time
+	body  string
+	attrs map[string]any
+}
+
+func (r *running) records() []record {
+	var out []record
+	for _, ld := range r.sink.AllLogs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			sls := ld.ResourceLogs().At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					out = append(out, flatten(lrs.At(k)))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func flatten(lr plog.LogRecord) record {
+	return record{event: lr.EventName(), ts: lr.Timestamp().AsTime(), body: lr.Body().Str(), attrs: lr.Attributes().AsRaw()}
+}
+
+// byPID indexes records of the given pids by event name.
+func byPID(recs []record, pids map[int]bool) map[int]map[string]record {
+	out := map[int]map[string]record{}
+	for _, r := range recs {
+		pid := int(r.attrs["process.pid"].(int64))
+		if !pids[pid] {
+			continue
+		}
+		if out[pid] == nil {
+			out[pid] = map[string]record{}
+		}
+		out[pid][r.event] = r
+	}
+	return out
+}
+
+// losses returns the exported lost counter by reason.
+func (r *running) losses(t *testing.T) map[string]int64 {
+	t.Helper()
+	m, err := r.tel.GetMetric("otelcol_linnix.receiver.events.lost")
+	require.NoError(t, err)
+	out := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		reason, _ := dp.Attributes.Value("reason")
+		out[reason.AsString()] = dp.Value
+	}
+	return out
+}
