@@ -1,0 +1,265 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// The end-to-end tests build the distribution as users do and drive the
+// binary: the shipped example config, the file exporter, and the error an
+// unprivileged user gets.
+
+const exampleConfig = "../../examples/default.yaml"
+
+func buildCollector(t *testing.T) string {
+	t.Helper()
+	// Not t.TempDir: its parent is private to root, and the unprivileged
+	// run below must reach the binary.
+	dir, err := os.MkdirTemp("", "otelcol-linnix-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "otelcol-linnix")
+	out, err := exec.Command("go", "build", "-trimpath", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("end-to-end tests must run as root in CI")
+		}
+		t.Skip("needs root to load BPF")
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestDistribution(t *testing.T) {
+	bin := buildCollector(t)
+
+	t.Run("components lists ebpfprocess", func(t *testing.T) {
+		out, err := exec.Command(bin, "components").CombinedOutput()
+		if err != nil {
+			t.Fatalf("components: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "name: ebpfprocess") {
+			t.Errorf("components output lacks ebpfprocess:\n%s", out)
+		}
+	})
+
+	t.Run("example config validates", func(t *testing.T) {
+		out, err := exec.Command(bin, "validate", "--config", exampleConfig).CombinedOutput()
+		if err != nil {
+			t.Errorf("validate: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("bad config names the field", func(t *testing.T) {
+		out, err := exec.Command(bin, "validate", "--config", exampleConfig,
+			"--config", "yaml:receivers::ebpfprocess::command_args: everything").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "command_args: must be one of redact, full, off") {
+			t.Errorf("validate accepted a bad command_args or did not name it: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("lifecycle records reach the file exporter", func(t *testing.T) {
+		requireRoot(t)
+		testFileExport(t, bin)
+	})
+
+	t.Run("unprivileged run fails clearly", func(t *testing.T) {
+		requireRoot(t) // to switch to an unprivileged user
+		testUnprivileged(t, bin)
+	})
+}
+
+func testFileExport(t *testing.T, bin string) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "events.jsonl")
+	health := freePort(t)
+	cmd := exec.Command(bin, "--config", exampleConfig,
+		"--config", "yaml:exporters::file::path: "+out,
+		"--config", fmt.Sprintf("yaml:extensions::health_check::endpoint: 127.0.0.1:%d", health),
+		"--config", telemetryOn(freePort(t)),
+	)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("collector output:\n%s", logs.String())
+		}
+	}()
+
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	waitFor(t, 60*time.Second, "collector healthy", func() bool {
+		select {
+		case <-exited:
+			t.Fatalf("collector exited before becoming healthy")
+		default:
+		}
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", health))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+
+	marker := fmt.Sprintf("linnix-e2e-%d", time.Now().UnixNano())
+	child := exec.Command("/bin/sh", "-c", "exit 3", marker)
+	_ = child.Run()
+	pid := int64(child.Process.Pid)
+
+	var execRec, exitRec map[string]any
+	waitFor(t, 30*time.Second, "exec and exit records in the file", func() bool {
+		execRec, exitRec = nil, nil
+		for _, r := range readRecords(t, out) {
+			if r["process.pid"] != pid {
+				continue
+			}
+			switch r["event"] {
+			case "linnix.process.exec":
+				execRec = r
+			case "linnix.process.exit":
+				exitRec = r
+			}
+		}
+		return execRec != nil && exitRec != nil
+	})
+	if execRec["process.executable.path"] != "/bin/sh" {
+		t.Errorf("exec record path = %v", execRec["process.executable.path"])
+	}
+	if args, _ := execRec["process.command_args"].([]any); len(args) != 4 || args[3] != marker {
+		t.Errorf("exec record args = %v", execRec["process.command_args"])
+	}
+	if exitRec["process.exit.code"] != int64(3) {
+		t.Errorf("exit record code = %v", exitRec["process.exit.code"])
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	if !cmd.ProcessState.Success() {
+		t.Errorf("collector did not stop cleanly on SIGTERM: %v", cmd.ProcessState)
+	}
+}
+
+func testUnprivileged(t *testing.T, bin string) {
+	// The checkout may be private to root: give the user its own copy.
+	example, err := os.ReadFile(exampleConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(filepath.Dir(bin), "default.yaml")
+	if err := os.WriteFile(config, example, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--config", config,
+		"--config", "yaml:exporters::file::path: /dev/null",
+		"--config", fmt.Sprintf("yaml:extensions::health_check::endpoint: 127.0.0.1:%d", freePort(t)),
+		"--config", telemetryOn(freePort(t)),
+	)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("unprivileged collector kept running:\n%s", out)
+	}
+	if err == nil {
+		t.Fatalf("unprivileged collector exited 0:\n%s", out)
+	}
+	t.Logf("unprivileged run: %v", err)
+	for _, want := range []string{"CAP_BPF", "CAP_PERFMON", "setcap cap_bpf,cap_perfmon"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("error output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// telemetryOn moves the collector's own metrics endpoint to port.
+func telemetryOn(port int) string {
+	return fmt.Sprintf("yaml:service::telemetry::metrics::readers: [{pull: {exporter: {prometheus: {host: 127.0.0.1, port: %d}}}}]", port)
+}
+
+// readRecords flattens every log record of the file exporter's JSON lines
+// into its attributes plus "event".
+func readRecords(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	var um plog.JSONUnmarshaler
+	for sc.Scan() {
+		ld, err := um.UnmarshalLogs(sc.Bytes())
+		if err != nil {
+			continue // a line still being written
+		}
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			sls := ld.ResourceLogs().At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					m := lrs.At(k).Attributes().AsRaw()
+					m["event"] = lrs.At(k).EventName()
+					out = append(out, m)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s after %v", what, limit)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
