@@ -1,0 +1,82 @@
+# otelcol-linnix
+#
+#   make run    build the collector and run it with examples/default.yaml (as root)
+#   make test   the whole test suite (installs its tools; run as root)
+#   make generate   regenerate BPF bindings, mdatagen code and the distribution
+
+SHELL := /bin/bash
+GO ?= go
+BUILDER_VERSION := v0.165.0
+GOBIN := $(shell $(GO) env GOPATH)/bin
+BUILDER := $(GOBIN)/builder
+DIST := cmd/otelcol-linnix
+BIN := bin/otelcol-linnix
+CONFIG ?= examples/default.yaml
+APT_PACKAGES := clang llvm libbpf-dev bpftool
+# Files that `make generate` writes; check-generate compares them before and after.
+GENERATED = bpf/process_*_bpfel.go bpf/process_*_bpfel.o \
+	$$(find receiver processor exporter -path '*/internal/metadata/*' -o -name 'generated_*_test.go' -o -name documentation.md 2>/dev/null) \
+	$(DIST)/main.go $(DIST)/main_others.go $(DIST)/main_windows.go $(DIST)/components.go $(DIST)/go.mod $(DIST)/go.sum
+
+.PHONY: all build run test unit e2e deps generate check-generate vmlinux distribution fuzz clean
+
+all: build
+
+## build: compile the distribution into bin/otelcol-linnix
+build:
+	cd $(DIST) && $(GO) build -trimpath -o ../../$(BIN) .
+
+## run: build, then run the collector with $(CONFIG)
+run: build
+	$(BIN) --config $(CONFIG)
+
+## test: tools, generated-code check, vet, unit + kernel tests, end-to-end tests
+test: deps check-generate
+	$(GO) vet ./...
+	cd $(DIST) && $(GO) vet ./...
+	$(MAKE) unit e2e
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+e2e:
+	cd $(DIST) && $(GO) test -count=1 -timeout 20m ./...
+
+## fuzz: run the decoder fuzzer for a while
+fuzz:
+	$(GO) test ./bpf -run '^$$' -fuzz FuzzDecode -fuzztime 60s
+
+## deps: Debian packages for BPF code generation, and the collector builder
+deps:
+	@missing=""; for c in clang llvm-strip bpftool; do command -v $$c >/dev/null || missing=1; done; \
+	[ -f /usr/include/bpf/bpf_helpers.h ] || missing=1; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+	@[ -x $(BUILDER) ] && $(BUILDER) version 2>/dev/null | grep -q $(BUILDER_VERSION:v%=%) || \
+		$(GO) install go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VERSION)
+
+## generate: bpf2go, mdatagen and the builder's sources, all committed
+generate: distribution
+	$(GO) generate ./...
+
+distribution:
+	$(BUILDER) --config builder-config.yaml --skip-compilation
+
+## check-generate: fail when committed generated code is stale
+check-generate:
+	@before=$$(sha256sum $(GENERATED)); \
+	$(MAKE) --no-print-directory generate >/dev/null; \
+	after=$$(sha256sum $(GENERATED)); \
+	if [ "$$before" != "$$after" ]; then \
+		echo "generated code is stale; run 'make generate' and commit:"; \
+		diff <(echo "$$before") <(echo "$$after"); exit 1; \
+	fi
+
+## vmlinux: refresh bpf/headers/vmlinux.h from this kernel's BTF (CO-RE makes
+## the committed one work on other kernels; refresh only to use new types)
+vmlinux:
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/headers/vmlinux.h
+
+clean:
+	rm -rf bin
