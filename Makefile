@@ -24,7 +24,7 @@ all: build
 
 ## build: compile the distribution into bin/otelcol-linnix
 build:
-	cd $(DIST) && $(GO) build -trimpath -o ../../$(BIN) .
+	cd $(DIST) && CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o ../../$(BIN) .
 
 ## run: build, then run the collector with $(CONFIG)
 run: build
@@ -40,7 +40,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 e2e:
-	cd $(DIST) && $(GO) test -count=1 -timeout 20m ./...
+	cd $(DIST) && CGO_ENABLED=0 $(GO) test -count=1 -timeout 20m ./...
 
 ## fuzz: run the decoder fuzzer for a while
 fuzz:
@@ -62,6 +62,7 @@ generate: distribution
 
 distribution:
 	$(BUILDER) --config builder-config.yaml --skip-compilation
+	gofmt -w $(DIST)/*.go
 
 ## check-generate: fail when committed generated code is stale
 check-generate:
