@@ -62,8 +62,11 @@ const (
 	offArgvTotalLen    = 76
 	offComm            = 80
 	commLen            = 16
+	offCPURuntime      = 96
+	offCPUUser         = 104
+	offCPUSystem       = 112
 	// HeaderSize is the size of the fixed part of every record.
-	HeaderSize = 96
+	HeaderSize = 120
 )
 
 // Event is one decoded lifecycle record. Times are CLOCK_BOOTTIME
@@ -94,6 +97,9 @@ type Event struct {
 	Argv       []string
 	// ArgvTotalLen is the size of the whole argument area, before the cap.
 	ArgvTotalLen uint32
+	// CPU time of the whole thread group in nanoseconds, on exit records:
+	// total run time, and its user and system split as the kernel sampled it.
+	CPURuntime, CPUUser, CPUSystem uint64
 }
 
 // ErrShortRecord reports a record smaller than its header says.
@@ -135,6 +141,9 @@ func Decode(raw []byte, e *Event) error {
 		CgroupHierarchy: le.Uint32(raw[offCgroupHierarchy:]),
 		ArgvTotalLen:    le.Uint32(raw[offArgvTotalLen:]),
 		Comm:            cString(raw[offComm : offComm+commLen]),
+		CPURuntime:      le.Uint64(raw[offCPURuntime:]),
+		CPUUser:         le.Uint64(raw[offCPUUser:]),
+		CPUSystem:       le.Uint64(raw[offCPUSystem:]),
 	}
 	data := raw[HeaderSize:]
 	e.Filename = validString(data[:fnLen])

@@ -28,6 +28,9 @@ func record(typ EventType, filename, cgroup, argv string, mutate func(h []byte))
 	le.PutUint32(h[offArgvLen:], uint32(len(argv)))
 	le.PutUint32(h[offArgvTotalLen:], uint32(len(argv)))
 	copy(h[offComm:], "python3\x00junk")
+	le.PutUint64(h[offCPURuntime:], 3_000_000)
+	le.PutUint64(h[offCPUUser:], 2_000_000)
+	le.PutUint64(h[offCPUSystem:], 1_000_000)
 	if mutate != nil {
 		mutate(h)
 	}
@@ -42,6 +45,9 @@ func TestDecodeExec(t *testing.T) {
 	}
 	if e.Type != EventExec || e.PID != 4412 || e.PPID != 4400 || e.UID != 1000 || e.EUID != 1001 || e.GID != 100 || e.EGID != 101 {
 		t.Errorf("header fields: %+v", e)
+	}
+	if e.CPURuntime != 3_000_000 || e.CPUUser != 2_000_000 || e.CPUSystem != 1_000_000 {
+		t.Errorf("cpu fields: %+v", e)
 	}
 	if e.Timestamp != 2_000_000_000 || e.StartTime != 1_000_000_000 || e.CgroupID != 77 {
 		t.Errorf("times or cgroup id: %+v", e)

@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
@@ -24,6 +25,7 @@ func TestHeaderLayoutMatchesBTF(t *testing.T) {
 		"exit_code": offExitCode, "flags": offFlags, "cgroup_hierarchy": offCgroupHierarchy,
 		"filename_len": offFilenameLen, "cgroup_len": offCgroupLen,
 		"argv_len": offArgvLen, "argv_total_len": offArgvTotalLen, "comm": offComm,
+		"cpu_runtime_ns": offCPURuntime, "cpu_user_ns": offCPUUser, "cpu_system_ns": offCPUSystem,
 	}
 	if int(hdr.Size) != HeaderSize {
 		t.Errorf("event_hdr is %d bytes, decoder expects %d", hdr.Size, HeaderSize)
@@ -39,6 +41,37 @@ func TestHeaderLayoutMatchesBTF(t *testing.T) {
 		}
 		if int(m.Offset.Bytes()) != off {
 			t.Errorf("field %s at offset %d, decoder reads %d", m.Name, m.Offset.Bytes(), off)
+		}
+	}
+}
+
+func TestTaskSampleMatchesBTF(t *testing.T) {
+	spec, err := loadProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st *btf.Struct
+	if err := spec.Types.TypeByName("task_sample", &st); err != nil {
+		t.Fatal(err)
+	}
+	if int(st.Size) != TaskSampleSize {
+		t.Fatalf("task_sample is %d bytes, TaskSample %d", st.Size, TaskSampleSize)
+	}
+	goType := reflect.TypeOf(TaskSample{})
+	if goType.NumField() != len(st.Members) {
+		t.Fatalf("task_sample has %d fields, TaskSample %d", len(st.Members), goType.NumField())
+	}
+	for i, m := range st.Members {
+		f := goType.Field(i)
+		if f.Offset != uintptr(m.Offset.Bytes()) {
+			t.Errorf("%s at %d, Go field %s at %d", m.Name, m.Offset.Bytes(), f.Name, f.Offset)
+		}
+		size, err := btf.Sizeof(m.Type)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(f.Type.Size()) != size {
+			t.Errorf("%s is %d bytes, Go field %s %d", m.Name, size, f.Name, f.Type.Size())
 		}
 	}
 }

@@ -1,10 +1,12 @@
 package bpf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -36,8 +38,12 @@ type Options struct {
 type Probe struct {
 	objs   processObjects
 	links  []link.Link
+	iter   *link.Iter
 	reader *ringbuf.Reader
 	rec    ringbuf.Record
+	// taskBuf is reused by ReadTasks; one collection reads at a time.
+	taskMu  sync.Mutex
+	taskBuf bytes.Buffer
 }
 
 // Losses are the kernel-side drop counters.
@@ -102,6 +108,10 @@ func Open(opts Options) (*Probe, error) {
 		}
 		p.links = append(p.links, l)
 	}
+	if p.iter, err = link.AttachIter(link.IterOptions{Program: p.objs.DumpTask}); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("attaching the task iterator: %w", err)
+	}
 	if p.reader, err = ringbuf.NewReader(p.objs.Events); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("opening ring buffer: %w", err)
@@ -116,6 +126,23 @@ func (p *Probe) ReadRaw() ([]byte, error) {
 		return nil, err
 	}
 	return p.rec.RawSample, nil
+}
+
+// ReadTasks runs the task iterator once and returns a sample of every task
+// on the host, reusing dst's capacity.
+func (p *Probe) ReadTasks(dst []TaskSample) ([]TaskSample, error) {
+	p.taskMu.Lock()
+	defer p.taskMu.Unlock()
+	rd, err := p.iter.Open()
+	if err != nil {
+		return dst, fmt.Errorf("opening the task iterator: %w", err)
+	}
+	defer rd.Close()
+	p.taskBuf.Reset()
+	if _, err := p.taskBuf.ReadFrom(rd); err != nil {
+		return dst, fmt.Errorf("reading the task iterator: %w", err)
+	}
+	return DecodeTasks(p.taskBuf.Bytes(), dst)
 }
 
 // Losses sums the per-CPU drop counters.
@@ -149,6 +176,9 @@ func (p *Probe) Close() error {
 	}
 	for _, l := range p.links {
 		errs = append(errs, l.Close())
+	}
+	if p.iter != nil {
+		errs = append(errs, p.iter.Close())
 	}
 	errs = append(errs, p.objs.Close())
 	return errors.Join(errs...)

@@ -55,10 +55,48 @@ struct event_hdr {
 	__u32 argv_len;
 	__u32 argv_total_len;
 	char comm[16];
+	// Exit records: CPU time of the whole thread group, so that a process
+	// that lived between two samples still has its CPU time reported.
+	__u64 cpu_runtime_ns;
+	__u64 cpu_user_ns;
+	__u64 cpu_system_ns;
 };
 
-// Emits the header type into BTF so bpf2go can generate its Go mirror.
+// One record per task (thread) from the task iterator. Thread-group totals
+// of exited threads (dead_*) and memory are filled on the leader only; user
+// space sums the threads of a group.
+struct task_sample {
+	__u64 start_ns; // leader start, CLOCK_BOOTTIME
+	__u64 runtime_ns;
+	__u64 utime_ns;
+	__u64 stime_ns;
+	__u64 min_flt;
+	__u64 maj_flt;
+	__u64 nvcsw;
+	__u64 nivcsw;
+	__u64 dead_runtime_ns;
+	__u64 dead_utime_ns;
+	__u64 dead_stime_ns;
+	__u64 dead_min_flt;
+	__u64 dead_maj_flt;
+	__u64 dead_nvcsw;
+	__u64 dead_nivcsw;
+	__u64 rss_pages;
+	__u64 vm_pages;
+	__u32 pid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 euid;
+	__u32 state;
+	__u32 exit_state;
+	__u32 flags;
+	__u32 nr_threads;
+	char comm[16];
+};
+
+// Emits the record types into BTF so bpf2go can generate their Go mirrors.
 const struct event_hdr *unused_event_hdr __attribute__((unused));
+const struct task_sample *unused_task_sample __attribute__((unused));
 
 struct scratch {
 	char buf[SCRATCH_SIZE];
@@ -105,6 +143,46 @@ static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 	return BPF_CORE_READ((struct kernfs_node___pre615 *)kn, parent);
 }
 
+// Before 6.2, mm->rss_stat was a struct of atomic counters; since, it is an
+// array of percpu_counter whose .count is what /proc/PID/status reports.
+struct mm_rss_stat {
+	atomic_long_t count[4];
+};
+struct mm_struct___pre62 {
+	struct mm_rss_stat rss_stat;
+};
+
+#define MM_FILEPAGES 0
+#define MM_ANONPAGES 1
+#define MM_SHMEMPAGES 3
+
+static __always_inline __s64 mm_counter(struct mm_struct *mm, int i)
+{
+	if (bpf_core_type_exists(struct mm_rss_stat)) {
+		struct mm_struct___pre62 *old = (void *)mm;
+		return BPF_CORE_READ(old, rss_stat.count[i].counter);
+	}
+	return BPF_CORE_READ(mm, rss_stat[i].count);
+}
+
+static __always_inline __u64 rss_pages(struct mm_struct *mm)
+{
+	__s64 n = mm_counter(mm, MM_FILEPAGES) + mm_counter(mm, MM_ANONPAGES) +
+		  mm_counter(mm, MM_SHMEMPAGES);
+	return n > 0 ? n : 0;
+}
+
+struct task_struct___pre514 {
+	long state;
+};
+
+static __always_inline __u32 task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
+
 static __always_inline struct scratch *get_scratch(void)
 {
 	__u32 zero = 0;
@@ -131,6 +209,9 @@ static __always_inline void fill_common(struct event_hdr *h, __u32 type, struct 
 	h->cgroup_len = 0;
 	h->argv_len = 0;
 	h->argv_total_len = 0;
+	h->cpu_runtime_ns = 0;
+	h->cpu_user_ns = 0;
+	h->cpu_system_ns = 0;
 	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
 }
 
@@ -274,9 +355,76 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	struct event_hdr *h = (struct event_hdr *)s->buf;
 	fill_common(h, EVENT_EXIT, task);
 	h->exit_code = BPF_CORE_READ(task, exit_code);
-	if (thread)
+	if (thread) {
 		h->flags |= FLAG_THREAD;
+	} else {
+		// Threads released before this one were folded into signal; the
+		// exiting task and a leader that exited earlier (and waits, a
+		// zombie, for its group) still hold their own times.
+		struct signal_struct *sig = BPF_CORE_READ(task, signal);
+		struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+		h->cpu_runtime_ns = BPF_CORE_READ(sig, sum_sched_runtime) + BPF_CORE_READ(task, se.sum_exec_runtime);
+		h->cpu_user_ns = BPF_CORE_READ(sig, utime) + BPF_CORE_READ(task, utime);
+		h->cpu_system_ns = BPF_CORE_READ(sig, stime) + BPF_CORE_READ(task, stime);
+		if (leader != task) {
+			h->cpu_runtime_ns += BPF_CORE_READ(leader, se.sum_exec_runtime);
+			h->cpu_user_ns += BPF_CORE_READ(leader, utime);
+			h->cpu_system_ns += BPF_CORE_READ(leader, stime);
+		}
+	}
 	__u32 off = put_cgroup(s, h, sizeof(*h), task);
 	emit(s, h, off);
+	return 0;
+}
+
+#define PF_KTHREAD 0x00200000
+
+// Samples every task for the metrics signal; read through a bpf_iter link
+// once per collection interval.
+SEC("iter/task")
+int dump_task(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct task_sample s = {};
+
+	if (!task)
+		return 0;
+	s.pid = BPF_CORE_READ(task, tgid);
+	s.tid = BPF_CORE_READ(task, pid);
+	s.flags = BPF_CORE_READ(task, flags);
+	s.state = task_state(task);
+	s.exit_state = BPF_CORE_READ(task, exit_state);
+	s.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	s.runtime_ns = BPF_CORE_READ(task, se.sum_exec_runtime);
+	s.utime_ns = BPF_CORE_READ(task, utime);
+	s.stime_ns = BPF_CORE_READ(task, stime);
+	s.min_flt = BPF_CORE_READ(task, min_flt);
+	s.maj_flt = BPF_CORE_READ(task, maj_flt);
+	s.nvcsw = BPF_CORE_READ(task, nvcsw);
+	s.nivcsw = BPF_CORE_READ(task, nivcsw);
+	if (s.pid == s.tid) {
+		struct signal_struct *sig = BPF_CORE_READ(task, signal);
+		struct mm_struct *mm = BPF_CORE_READ(task, mm);
+
+		s.ppid = BPF_CORE_READ(task, real_parent, tgid);
+		s.euid = BPF_CORE_READ(task, cred, euid.val);
+		s.nr_threads = BPF_CORE_READ(sig, nr_threads);
+		s.dead_runtime_ns = BPF_CORE_READ(sig, sum_sched_runtime);
+		s.dead_utime_ns = BPF_CORE_READ(sig, utime);
+		s.dead_stime_ns = BPF_CORE_READ(sig, stime);
+		s.dead_min_flt = BPF_CORE_READ(sig, min_flt);
+		s.dead_maj_flt = BPF_CORE_READ(sig, maj_flt);
+		s.dead_nvcsw = BPF_CORE_READ(sig, nvcsw);
+		s.dead_nivcsw = BPF_CORE_READ(sig, nivcsw);
+		if (mm) {
+			s.rss_pages = rss_pages(mm);
+			s.vm_pages = BPF_CORE_READ(mm, total_vm);
+		}
+		BPF_CORE_READ_STR_INTO(&s.comm, task, comm);
+	} else if (s.flags & PF_KTHREAD) {
+		return 0;
+	}
+	bpf_seq_write(seq, &s, sizeof(s));
 	return 0;
 }

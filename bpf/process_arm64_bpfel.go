@@ -34,11 +34,44 @@ type processEventHdr struct {
 	ArgvLen         uint32
 	ArgvTotalLen    uint32
 	Comm            [16]int8
+	CpuRuntimeNs    uint64
+	CpuUserNs       uint64
+	CpuSystemNs     uint64
 }
 
 type processScratch struct {
 	_   structs.HostLayout
 	Buf [32768]int8
+}
+
+type processTaskSample struct {
+	_             structs.HostLayout
+	StartNs       uint64
+	RuntimeNs     uint64
+	UtimeNs       uint64
+	StimeNs       uint64
+	MinFlt        uint64
+	MajFlt        uint64
+	Nvcsw         uint64
+	Nivcsw        uint64
+	DeadRuntimeNs uint64
+	DeadUtimeNs   uint64
+	DeadStimeNs   uint64
+	DeadMinFlt    uint64
+	DeadMajFlt    uint64
+	DeadNvcsw     uint64
+	DeadNivcsw    uint64
+	RssPages      uint64
+	VmPages       uint64
+	Pid           uint32
+	Tid           uint32
+	Ppid          uint32
+	Euid          uint32
+	State         uint32
+	ExitState     uint32
+	Flags         uint32
+	NrThreads     uint32
+	Comm          [16]int8
 }
 
 // Names of all BPF objects in the ELF.
@@ -48,6 +81,7 @@ const (
 	processMapEvents           = "events"
 	processMapLost             = "lost"
 	processMapScratchMap       = "scratch_map"
+	processProgDumpTask        = "dump_task"
 	processProgHandleExec      = "handle_exec"
 	processProgHandleExit      = "handle_exit"
 	processProgHandleFork      = "handle_fork"
@@ -55,6 +89,7 @@ const (
 	processVarExitHasGroupDead = "exit_has_group_dead"
 	processVarIncludeThreads   = "include_threads"
 	processVarUnusedEventHdr   = "unused_event_hdr"
+	processVarUnusedTaskSample = "unused_task_sample"
 	processVarV1SubsysId       = "v1_subsys_id"
 )
 
@@ -100,6 +135,7 @@ type processSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type processProgramSpecs struct {
+	DumpTask   *ebpf.ProgramSpec `ebpf:"dump_task"`
 	HandleExec *ebpf.ProgramSpec `ebpf:"handle_exec"`
 	HandleExit *ebpf.ProgramSpec `ebpf:"handle_exit"`
 	HandleFork *ebpf.ProgramSpec `ebpf:"handle_fork"`
@@ -122,6 +158,7 @@ type processVariableSpecs struct {
 	ExitHasGroupDead *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
 	IncludeThreads   *ebpf.VariableSpec `ebpf:"include_threads"`
 	UnusedEventHdr   *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
+	UnusedTaskSample *ebpf.VariableSpec `ebpf:"unused_task_sample"`
 	V1SubsysId       *ebpf.VariableSpec `ebpf:"v1_subsys_id"`
 }
 
@@ -166,6 +203,7 @@ type processVariables struct {
 	ExitHasGroupDead *ebpf.Variable `ebpf:"exit_has_group_dead"`
 	IncludeThreads   *ebpf.Variable `ebpf:"include_threads"`
 	UnusedEventHdr   *ebpf.Variable `ebpf:"unused_event_hdr"`
+	UnusedTaskSample *ebpf.Variable `ebpf:"unused_task_sample"`
 	V1SubsysId       *ebpf.Variable `ebpf:"v1_subsys_id"`
 }
 
@@ -173,6 +211,7 @@ type processVariables struct {
 //
 // It can be passed to loadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type processPrograms struct {
+	DumpTask   *ebpf.Program `ebpf:"dump_task"`
 	HandleExec *ebpf.Program `ebpf:"handle_exec"`
 	HandleExit *ebpf.Program `ebpf:"handle_exit"`
 	HandleFork *ebpf.Program `ebpf:"handle_fork"`
@@ -180,6 +219,7 @@ type processPrograms struct {
 
 func (p *processPrograms) Close() error {
 	return _ProcessClose(
+		p.DumpTask,
 		p.HandleExec,
 		p.HandleExit,
 		p.HandleFork,
