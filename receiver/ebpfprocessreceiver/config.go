@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 )
 
 // CommandArgsMode says how much of a command line leaves the host.
@@ -26,6 +29,8 @@ const (
 	maxRingBuffer  = 1 << 30 // far beyond any need; guards against typos
 	defaultRingBuf = 8 << 20
 	defaultArgv    = 4096
+	defaultTopN    = 50
+	minInterval    = 100 * time.Millisecond
 )
 
 // Config of the ebpfprocess receiver.
@@ -44,6 +49,21 @@ type Config struct {
 	Include MatchConfig `mapstructure:"include"`
 	Exclude MatchConfig `mapstructure:"exclude"`
 
+	// CollectionInterval is how often the metrics signal samples every task.
+	CollectionInterval time.Duration `mapstructure:"collection_interval"`
+	// TopN keeps the N processes using the most CPU and the N using the
+	// most memory (their union); 0 reports every process.
+	TopN int `mapstructure:"top_n"`
+	// MinCPUUtilization drops processes below this CPU use, in cores (the
+	// unit of linnix.process.cpu.cores: 0.05 is 5% of one core), unless
+	// they reach MinMemoryBytes. 0 disables the floor.
+	MinCPUUtilization float64 `mapstructure:"min_cpu_utilization"`
+	// MinMemoryBytes drops processes with less resident memory, unless they
+	// reach MinCPUUtilization. 0 disables the floor.
+	MinMemoryBytes ByteSize `mapstructure:"min_memory_bytes"`
+
+	metadata.MetricsBuilderConfig `mapstructure:",squash"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -57,10 +77,6 @@ type MatchConfig struct {
 	UIDs []uint32 `mapstructure:"uids"`
 	// Cgroups are cgroup path prefixes, e.g. /kubepods or /system.slice/docker.
 	Cgroups []string `mapstructure:"cgroups"`
-}
-
-func (m MatchConfig) empty() bool {
-	return len(m.Executables) == 0 && len(m.UIDs) == 0 && len(m.Cgroups) == 0
 }
 
 // Validate reports every invalid field by its configuration name.
@@ -79,6 +95,15 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("command_args_max_size: must be between 1 and %d bytes, got %d", maxArgvBytes, cfg.CommandArgsMaxSize))
 	}
 	errs = append(errs, cfg.Include.validate("include"), cfg.Exclude.validate("exclude"))
+	if cfg.CollectionInterval < minInterval {
+		errs = append(errs, fmt.Errorf("collection_interval: must be at least %v, got %v", minInterval, cfg.CollectionInterval))
+	}
+	if cfg.TopN < 0 {
+		errs = append(errs, fmt.Errorf("top_n: must be 0 (every process) or more, got %d", cfg.TopN))
+	}
+	if cfg.MinCPUUtilization < 0 {
+		errs = append(errs, fmt.Errorf("min_cpu_utilization: must not be negative, got %v", cfg.MinCPUUtilization))
+	}
 	return errors.Join(errs...)
 }
 

@@ -3,6 +3,7 @@ package ebpfprocessreceiver
 import (
 	"context"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -17,6 +18,7 @@ func NewFactory() receiver.Factory {
 		metadata.Type,
 		createDefaultConfig,
 		receiver.WithLogs(createLogs, metadata.LogsStability),
+		receiver.WithMetrics(createMetrics, metadata.MetricsStability),
 	)
 }
 
@@ -25,6 +27,10 @@ func createDefaultConfig() component.Config {
 		RingBufferSize:     defaultRingBuf,
 		CommandArgs:        CommandArgsRedact,
 		CommandArgsMaxSize: defaultArgv,
+		CollectionInterval: 10 * time.Second,
+		TopN:               defaultTopN,
+
+		MetricsBuilderConfig: metadata.NewDefaultMetricsBuilderConfig(),
 	}
 }
 
@@ -53,5 +59,11 @@ func instance(set receiver.Settings, cfg *Config) *ebpfReceiver {
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
 	r := instance(set, cfg.(*Config))
 	r.logs = next
+	return r, nil
+}
+
+func createMetrics(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
+	r := instance(set, cfg.(*Config))
+	r.metrics = next
 	return r, nil
 }

@@ -43,6 +43,9 @@ type lifecycle struct {
 	// exePath resolves a pid's executable when the kernel saw a relative
 	// path; it reads /proc in production.
 	exePath func(pid uint32) string
+	// metrics, when the receiver is in a metrics pipeline, is told of forks
+	// and exits between two samples.
+	metrics *collector
 }
 
 // collectArgs applies the command_args policy.
@@ -70,6 +73,14 @@ func newWallClock() wallClock {
 
 func (c wallClock) ts(boot uint64) pcommon.Timestamp {
 	return pcommon.Timestamp(int64(boot) + c.offset)
+}
+
+// track updates the process table (and the metrics collector) with a batch
+// of events, for a receiver that is in no logs pipeline.
+func (l *lifecycle) trackAll(events []*bpf.Event) {
+	for _, e := range events {
+		l.track(e)
+	}
 }
 
 // toLogs converts a batch of events into one plog.Logs; filtered-out events
@@ -120,6 +131,7 @@ func (l *lifecycle) track(e *bpf.Event) proctable.Info {
 			ExePath:       exe,
 			Args:          l.collectArgs(e.Argv),
 			ArgsTruncated: e.ArgvTruncated(),
+			CgroupPath:    e.CgroupPath,
 		}
 		l.table.Put(e.PID, info)
 		return info
@@ -129,13 +141,22 @@ func (l *lifecycle) track(e *bpf.Event) proctable.Info {
 		if e.IsThread() {
 			return info
 		}
-		info.StartTime, info.Coarse = e.StartTime, false
+		info.StartTime, info.Coarse, info.CgroupPath = e.StartTime, false, e.CgroupPath
 		l.table.Put(e.PID, info)
+		if l.metrics != nil {
+			l.metrics.noteFork()
+		}
 		return info
 	default: // exit
 		info, ok := l.table.Get(e.PID, e.StartTime)
-		if ok && !e.IsThread() {
+		if e.IsThread() {
+			return info
+		}
+		if ok {
 			l.table.Remove(e.PID)
+		}
+		if l.metrics != nil {
+			l.metrics.noteExit(e, info)
 		}
 		return info
 	}

@@ -47,6 +47,7 @@ type ebpfReceiver struct {
 	set     receiver.Settings
 	release func()
 	logs    consumer.Logs
+	metrics consumer.Metrics
 
 	startOnce, stopOnce sync.Once
 	startErr            error
@@ -55,9 +56,12 @@ type ebpfReceiver struct {
 	probe     *bpf.Probe
 	queue     chan *bpf.Event
 	lc        *lifecycle
+	coll      *collector
 	cancel    context.CancelFunc
+	stopColl  context.CancelFunc
 	readDone  chan struct{}
 	done      chan struct{}
+	collected chan struct{}
 
 	readErrors, decodeErrors, queueFull, refused atomic.Int64
 }
@@ -105,9 +109,19 @@ func (r *ebpfReceiver) start() error {
 	if err != nil {
 		return fmt.Errorf("ebpfprocess receiver: %w", err)
 	}
-	if err := r.telemetry.RegisterLinnixReceiverEventsLostCallback(r.observeLosses); err != nil {
+	if err := errors.Join(
+		r.telemetry.RegisterLinnixReceiverEventsLostCallback(r.observeLosses),
+		r.telemetry.RegisterLinnixReceiverProcessesTrackedCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(r.lc.table.Len()))
+			return nil
+		}),
+	); err != nil {
 		_ = r.probe.Close()
 		return err
+	}
+	if r.metrics != nil {
+		r.coll = newCollector(r.cfg, r.set, r.probe, r.lc.table, filter, host)
+		r.lc.metrics = r.coll
 	}
 
 	// Drain the ring from now on; the snapshot below fills the table before
@@ -123,7 +137,41 @@ func (r *ebpfReceiver) start() error {
 	r.cancel = cancel
 	r.done = make(chan struct{})
 	go r.consumeLoop(ctx)
+	if r.coll != nil {
+		// A first sample gives the first collection rates to report.
+		if _, err := r.coll.collect(); err != nil {
+			r.set.Logger.Warn("First task sample failed", zap.Error(err))
+		}
+		r.collected = make(chan struct{})
+		collCtx, stop := context.WithCancel(context.Background())
+		r.stopColl = stop
+		go r.collectLoop(collCtx)
+	}
 	return nil
+}
+
+// collectLoop samples every task each collection_interval.
+func (r *ebpfReceiver) collectLoop(ctx context.Context) {
+	defer close(r.collected)
+	tick := time.NewTicker(r.cfg.CollectionInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		began := time.Now()
+		md, err := r.coll.collect()
+		r.telemetry.LinnixReceiverScanDuration.Record(ctx, time.Since(began).Seconds())
+		if err != nil {
+			r.set.Logger.Warn("Sampling tasks failed", zap.Error(err))
+			continue
+		}
+		if err := r.metrics.ConsumeMetrics(ctx, md); err != nil {
+			r.set.Logger.Warn("Downstream refused process metrics", zap.Int("data_points", md.DataPointCount()), zap.Error(err))
+		}
+	}
 }
 
 func criteria(m MatchConfig) procfilter.Criteria {
@@ -178,13 +226,36 @@ func (r *ebpfReceiver) consumeLoop(ctx context.Context) {
 				break fill
 			}
 		}
+		r.countEvents(ctx, batch)
+		if r.logs == nil {
+			r.lc.trackAll(batch)
+			continue
+		}
 		ld, n := r.lc.toLogs(batch, newWallClock())
-		if n == 0 || r.logs == nil {
+		if n == 0 {
 			continue
 		}
 		if err := r.logs.ConsumeLogs(ctx, ld); err != nil {
 			r.refused.Add(int64(n))
 			r.set.Logger.Warn("Downstream refused lifecycle records", zap.Int("records", n), zap.Error(err))
+		}
+	}
+}
+
+var eventTypeAttrs = [...]metric.AddOption{
+	bpf.EventFork: metric.WithAttributeSet(attribute.NewSet(attribute.String("type", "fork"))),
+	bpf.EventExec: metric.WithAttributeSet(attribute.NewSet(attribute.String("type", "exec"))),
+	bpf.EventExit: metric.WithAttributeSet(attribute.NewSet(attribute.String("type", "exit"))),
+}
+
+func (r *ebpfReceiver) countEvents(ctx context.Context, batch []*bpf.Event) {
+	var n [len(eventTypeAttrs)]int64
+	for _, e := range batch {
+		n[e.Type]++
+	}
+	for t := bpf.EventFork; t <= bpf.EventExit; t++ {
+		if n[t] > 0 {
+			r.telemetry.LinnixReceiverEvents.Add(ctx, n[t], eventTypeAttrs[t])
 		}
 	}
 }
@@ -218,6 +289,10 @@ func (r *ebpfReceiver) Shutdown(ctx context.Context) error {
 		defer r.release()
 		if r.probe == nil {
 			return
+		}
+		if r.collected != nil {
+			r.stopColl()
+			<-r.collected
 		}
 		err = r.probe.Close()
 		select {

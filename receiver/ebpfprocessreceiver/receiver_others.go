@@ -12,7 +12,8 @@ import (
 )
 
 type ebpfReceiver struct {
-	logs consumer.Logs
+	logs    consumer.Logs
+	metrics consumer.Metrics
 }
 
 func newReceiver(receiver.Settings, *Config, func()) *ebpfReceiver { return &ebpfReceiver{} }

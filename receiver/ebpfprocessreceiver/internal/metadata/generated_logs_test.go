@@ -19,7 +19,17 @@ func TestLogsBuilderAppendLogRecord(t *testing.T) {
 	settings.Logger = zap.New(observedZapCore)
 	lb := NewLogsBuilder(settings)
 
-	res := pcommon.NewResource()
+	rb := lb.NewResourceBuilder()
+	rb.SetContainerID("container.id-val")
+	rb.SetHostName("host.name-val")
+	rb.SetProcessCommand("process.command-val")
+	rb.SetProcessCreationTime("process.creation.time-val")
+	rb.SetProcessExecutableName("process.executable.name-val")
+	rb.SetProcessExecutablePath("process.executable.path-val")
+	rb.SetProcessOwner("process.owner-val")
+	rb.SetProcessParentPid(18)
+	rb.SetProcessPid(11)
+	res := rb.Emit()
 
 	// append the first log record
 	lr := plog.NewLogRecord()

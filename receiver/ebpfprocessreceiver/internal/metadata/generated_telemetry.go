@@ -25,10 +25,13 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                    metric.Meter
-	mu                       sync.Mutex
-	registrations            []metric.Registration
-	LinnixReceiverEventsLost metric.Int64ObservableCounter
+	meter                          metric.Meter
+	mu                             sync.Mutex
+	registrations                  []metric.Registration
+	LinnixReceiverEvents           metric.Int64Counter
+	LinnixReceiverEventsLost       metric.Int64ObservableCounter
+	LinnixReceiverProcessesTracked metric.Int64ObservableGauge
+	LinnixReceiverScanDuration     metric.Float64Histogram
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -48,6 +51,21 @@ func (builder *TelemetryBuilder) RegisterLinnixReceiverEventsLostCallback(cb met
 		cb(ctx, &observerInt64{inst: builder.LinnixReceiverEventsLost, obs: o})
 		return nil
 	}, builder.LinnixReceiverEventsLost)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterLinnixReceiverProcessesTrackedCallback sets callback for observable LinnixReceiverProcessesTracked metric.
+func (builder *TelemetryBuilder) RegisterLinnixReceiverProcessesTrackedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.LinnixReceiverProcessesTracked, obs: o})
+		return nil
+	}, builder.LinnixReceiverProcessesTracked)
 	if err != nil {
 		return err
 	}
@@ -85,10 +103,29 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.LinnixReceiverEvents, err = builder.meter.Int64Counter(
+		"otelcol_linnix.receiver.events",
+		metric.WithDescription("Lifecycle events read from the kernel, by type. [Alpha]"),
+		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.LinnixReceiverEventsLost, err = builder.meter.Int64ObservableCounter(
 		"otelcol_linnix.receiver.events.lost",
 		metric.WithDescription("Lifecycle events lost between the kernel and the next consumer, by where they were lost. [Alpha]"),
 		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LinnixReceiverProcessesTracked, err = builder.meter.Int64ObservableGauge(
+		"otelcol_linnix.receiver.processes.tracked",
+		metric.WithDescription("Live processes the receiver tracks (its process table). [Alpha]"),
+		metric.WithUnit("{process}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LinnixReceiverScanDuration, err = builder.meter.Float64Histogram(
+		"otelcol_linnix.receiver.scan.duration",
+		metric.WithDescription("Time to sample every task with the BPF task iterator and build the metrics of one collection. [Alpha]"),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries([]float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}...),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

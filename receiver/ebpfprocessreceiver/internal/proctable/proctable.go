@@ -25,6 +25,8 @@ type Info struct {
 	ExePath       string
 	Args          []string
 	ArgsTruncated bool
+	// CgroupPath is the path the receiver reports (see CgroupFromProc).
+	CgroupPath string
 }
 
 // Table maps live pids to their Info. Entries leave with their process's exit
@@ -114,6 +116,7 @@ func readProc(dir string, args func([]string) []string) (Info, bool) {
 	}
 	info := Info{StartTime: start * TickNs, Coarse: true}
 	info.ExePath = ExePath(dir)
+	info.CgroupPath = CgroupFromProc(dir)
 	if cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(cmdline) > 0 {
 		info.Args = args(strings.Split(string(bytes.TrimSuffix(cmdline, []byte{0})), "\x00"))
 	}
@@ -144,4 +147,31 @@ func statStartTicks(stat []byte) (uint64, bool) {
 	}
 	v, err := strconv.ParseUint(fields[startField], 10, 64)
 	return v, err == nil
+}
+
+// CgroupFromProc picks, from /proc/PID/cgroup, the path the kernel side
+// reports: the cgroup v2 path, unless the process sits at the v2 root of a
+// host that still mounts v1 controllers, then the memory controller's path.
+func CgroupFromProc(procDir string) string {
+	data, err := os.ReadFile(filepath.Join(procDir, "cgroup"))
+	if err != nil {
+		return ""
+	}
+	var v2, memory string
+	for _, line := range strings.Split(string(data), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			v2 = parts[2]
+		case strings.Contains(","+parts[1]+",", ",memory,"):
+			memory = parts[2]
+		}
+	}
+	if (v2 == "" || v2 == "/") && memory != "" {
+		return memory
+	}
+	return v2
 }

@@ -64,6 +64,10 @@ func TestSnapshotSeesLiveProcess(t *testing.T) {
 	if info.ExePath != "/usr/bin/sleep" && info.ExePath != "/bin/sleep" {
 		t.Errorf("ExePath = %q", info.ExePath)
 	}
+	self := CgroupFromProc("/proc/self")
+	if info.CgroupPath == "" || info.CgroupPath != self {
+		t.Errorf("CgroupPath = %q, want the test's own %q", info.CgroupPath, self)
+	}
 	if want := []string{"seen", "/bin/sleep", "30"}; !slices.Equal(info.Args, want) {
 		t.Errorf("Args = %q, want %q", info.Args, want)
 	}

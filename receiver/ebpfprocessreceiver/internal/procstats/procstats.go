@@ -1,0 +1,106 @@
+// Package procstats sums the kernel's per-thread samples into per-process
+// statistics.
+package procstats
+
+import (
+	"github.com/linnix-os/otelcol-linnix/bpf"
+)
+
+// State is a process's scheduler state, as the process.state convention
+// names it.
+type State string
+
+const (
+	Running  State = "running"
+	Sleeping State = "sleeping"
+	Stopped  State = "stopped"
+	Defunct  State = "defunct"
+)
+
+// Process is one thread group at one instant.
+type Process struct {
+	PID, PPID, EUID uint32
+	// StartTime is the CLOCK_BOOTTIME creation time in nanoseconds.
+	StartTime uint64
+	// CPU time in nanoseconds: the precise total, and its user and system
+	// shares (see Split).
+	CPUTotal, CPUUser, CPUSystem uint64
+	MinorFaults, MajorFaults     uint64
+	Voluntary, Involuntary       uint64
+	RSSBytes, VirtualBytes       uint64
+	Threads                      int64
+	State                        State
+	Kernel                       bool
+	Comm                         string
+}
+
+// Aggregate sums tasks into processes, appending to dst. Threads of one
+// group need not be adjacent. Thread-group totals of exited threads are
+// added once, from the leader's sample.
+func Aggregate(tasks []bpf.TaskSample, pageSize uint64, dst []Process) []Process {
+	index := make(map[uint32]int, len(tasks))
+	type acc struct{ runtime, utime, stime uint64 }
+	sums := make([]acc, 0, len(tasks))
+	base := len(dst)
+	for i := range tasks {
+		t := &tasks[i]
+		j, ok := index[t.PID]
+		if !ok {
+			j = len(dst)
+			index[t.PID] = j
+			dst = append(dst, Process{PID: t.PID, State: Sleeping})
+			sums = append(sums, acc{})
+		}
+		p, s := &dst[j], &sums[j-base]
+		s.runtime += t.RuntimeNs
+		s.utime += t.UtimeNs
+		s.stime += t.StimeNs
+		p.MinorFaults += t.MinFlt
+		p.MajorFaults += t.MajFlt
+		p.Voluntary += t.Nvcsw
+		p.Involuntary += t.Nivcsw
+		p.StartTime = t.StartNs
+		if t.ExitState == 0 && t.State == bpf.TaskRunning {
+			p.State = Running
+		}
+		if t.PID != t.TID {
+			continue
+		}
+		s.runtime += t.DeadRuntimeNs
+		s.utime += t.DeadUtimeNs
+		s.stime += t.DeadStimeNs
+		p.MinorFaults += t.DeadMinFlt
+		p.MajorFaults += t.DeadMajFlt
+		p.Voluntary += t.DeadNvcsw
+		p.Involuntary += t.DeadNivcsw
+		p.PPID, p.EUID = t.PPID, t.EUID
+		p.RSSBytes = t.RssPages * pageSize
+		p.VirtualBytes = t.VMPages * pageSize
+		p.Threads = int64(t.NrThreads)
+		p.Kernel = t.Flags&bpf.PFKthread != 0
+		p.Comm = t.CommString()
+		switch {
+		case t.ExitState&bpf.ExitZombie != 0 && t.NrThreads == 0:
+			p.State = Defunct
+		case p.State != Running && t.State&(bpf.TaskStopped|bpf.TaskTraced) != 0:
+			p.State = Stopped
+		}
+	}
+	for j, s := range sums {
+		p := &dst[base+j]
+		p.CPUTotal = s.runtime
+		p.CPUUser, p.CPUSystem = Split(s.runtime, s.utime, s.stime)
+	}
+	return dst
+}
+
+// Split divides the precise run time between user and system in the ratio
+// of the kernel's tick-sampled utime and stime, as /proc/PID/stat does, so
+// that user+system equals the run time.
+func Split(runtime, utime, stime uint64) (user, system uint64) {
+	if utime+stime == 0 {
+		return runtime, 0
+	}
+	system = uint64(float64(runtime) * float64(stime) / float64(utime+stime))
+	return runtime - system, system
+}

@@ -1,0 +1,339 @@
+package ebpfprocessreceiver
+
+import (
+	"cmp"
+	"os"
+	"os/user"
+	"path"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
+	"golang.org/x/sys/unix"
+
+	"github.com/linnix-os/otelcol-linnix/bpf"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/containerid"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procstats"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
+)
+
+// exitedProcess is what an exit record leaves for the next collection, so
+// that a process living between two samples still has its CPU time reported.
+type exitedProcess struct {
+	pid, ppid, euid    uint32
+	start, at          uint64 // CLOCK_BOOTTIME ns
+	total, user, sys   uint64 // CPU ns
+	comm               string
+	info               proctable.Info
+}
+
+// cpuMark is a process's CPU time at the previous collection.
+type cpuMark struct {
+	start, at        uint64
+	total, user, sys uint64
+}
+
+// candidate is a process considered for one collection.
+type candidate struct {
+	p        *procstats.Process // nil for an exited process
+	exited   *exitedProcess
+	pid      uint32
+	start    uint64
+	at       uint64
+	cores    float64 // -1: no previous sample to compute a rate from
+	userRate float64 // user CPU seconds per second
+	sysRate  float64
+	rss      uint64
+	info     proctable.Info
+	exeName  string
+}
+
+// collector builds the metrics signal from the task iterator. collect runs
+// on one goroutine; noteExit and noteFork are called from the lifecycle one.
+type collector struct {
+	cfg      *Config
+	probe    *bpf.Probe
+	table    *proctable.Table
+	filter   *procfilter.Filter
+	mb       *metadata.MetricsBuilder
+	hostName string
+	numCPU   float64
+	pageSize uint64
+	started  pcommon.Timestamp
+
+	created atomic.Int64
+	mu      sync.Mutex
+	exited  []exitedProcess
+
+	prev   map[uint32]cpuMark
+	lastAt uint64
+	owners map[uint32]string
+	tasks  []bpf.TaskSample
+	procs  []procstats.Process
+}
+
+func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *proctable.Table, filter *procfilter.Filter, host string) *collector {
+	return &collector{
+		cfg:      cfg,
+		probe:    probe,
+		table:    table,
+		filter:   filter,
+		mb:       metadata.NewMetricsBuilder(cfg.MetricsBuilderConfig, set),
+		hostName: host,
+		numCPU:   float64(onlineCPUs()),
+		pageSize: uint64(os.Getpagesize()),
+		started:  pcommon.NewTimestampFromTime(time.Now()),
+		prev:     map[uint32]cpuMark{},
+		owners:   map[uint32]string{},
+	}
+}
+
+func (c *collector) noteFork() { c.created.Add(1) }
+
+func (c *collector) noteExit(e *bpf.Event, info proctable.Info) {
+	user, sys := procstats.Split(e.CPURuntime, e.CPUUser, e.CPUSystem)
+	c.mu.Lock()
+	c.exited = append(c.exited, exitedProcess{
+		pid: e.PID, ppid: e.PPID, euid: e.EUID, start: e.StartTime, at: e.Timestamp,
+		total: e.CPURuntime, user: user, sys: sys, comm: e.Comm, info: info,
+	})
+	c.mu.Unlock()
+}
+
+// collect samples every task once and returns the metrics of this collection.
+func (c *collector) collect() (pmetric.Metrics, error) {
+	var err error
+	c.tasks, err = c.probe.ReadTasks(c.tasks)
+	if err != nil {
+		return pmetric.NewMetrics(), err
+	}
+	now := bootNow()
+	clock := newWallClock()
+	c.procs = procstats.Aggregate(c.tasks, c.pageSize, c.procs[:0])
+	c.mu.Lock()
+	exited := c.exited
+	c.exited = nil
+	c.mu.Unlock()
+
+	states := map[procstats.State]int64{}
+	cands := make([]candidate, 0, len(c.procs)+len(exited))
+	gone := make(map[uint32]uint64, len(exited))
+	for i := range exited {
+		gone[exited[i].pid] = exited[i].start
+	}
+	next := make(map[uint32]cpuMark, len(c.procs))
+	for i := range c.procs {
+		p := &c.procs[i]
+		states[p.State]++
+		if p.Kernel {
+			continue
+		}
+		next[p.PID] = cpuMark{start: p.StartTime, at: now, total: p.CPUTotal, user: p.CPUUser, sys: p.CPUSystem}
+		if start, ok := gone[p.PID]; ok && start == p.StartTime {
+			continue // a zombie whose exit record is reported below
+		}
+		cd := candidate{p: p, pid: p.PID, start: p.StartTime, at: now, rss: p.RSSBytes}
+		c.rate(&cd, cpuMark{total: p.CPUTotal, user: p.CPUUser, sys: p.CPUSystem})
+		cd.info, _ = c.table.Get(p.PID, p.StartTime)
+		cd.exeName = exeName(cd.info, p.Comm)
+		if c.keep(&cd, p.EUID) {
+			cands = append(cands, cd)
+		}
+	}
+	for i := range exited {
+		e := &exited[i]
+		cd := candidate{exited: e, pid: e.pid, start: e.start, at: e.at, info: e.info, exeName: exeName(e.info, e.comm)}
+		c.rate(&cd, cpuMark{total: e.total, user: e.user, sys: e.sys})
+		if c.keep(&cd, e.euid) {
+			cands = append(cands, cd)
+		}
+	}
+	c.prev, c.lastAt = next, now
+
+	for _, cd := range c.selectTop(cands) {
+		c.record(cd, clock, now)
+	}
+	ts := clock.ts(now)
+	for _, st := range []struct {
+		s procstats.State
+		a metadata.AttributeProcessState
+	}{
+		{procstats.Running, metadata.AttributeProcessStateRunning},
+		{procstats.Sleeping, metadata.AttributeProcessStateSleeping},
+		{procstats.Stopped, metadata.AttributeProcessStateStopped},
+		{procstats.Defunct, metadata.AttributeProcessStateDefunct},
+	} {
+		c.mb.RecordSystemProcessCountDataPoint(ts, states[st.s], st.a)
+	}
+	c.mb.RecordSystemProcessCreatedDataPoint(ts, c.created.Load())
+	rb := c.mb.NewResourceBuilder()
+	rb.SetHostName(c.hostName)
+	return c.mb.Emit(metadata.WithResource(rb.Emit()), metadata.WithStartTimeOverride(c.started)), nil
+}
+
+// rate fills cd's CPU rates from the previous sample of the same process or,
+// for a process born since the previous collection, from its start.
+func (c *collector) rate(cd *candidate, cur cpuMark) {
+	cd.cores = -1
+	base := cpuMark{start: cd.start, at: cd.start}
+	if m, ok := c.prev[cd.pid]; ok && m.start == cd.start {
+		base = m
+	} else if c.lastAt == 0 || cd.start < c.lastAt {
+		return // alive before a sample we did not take
+	}
+	if cd.at <= base.at || cur.total < base.total {
+		return
+	}
+	dt := float64(cd.at - base.at)
+	cd.cores = float64(cur.total-base.total) / dt
+	cd.userRate = float64(cur.user-min(cur.user, base.user)) / dt
+	cd.sysRate = float64(cur.sys-min(cur.sys, base.sys)) / dt
+}
+
+// keep applies the shared include/exclude filters and the floors.
+func (c *collector) keep(cd *candidate, euid uint32) bool {
+	if !c.filter.Keep(procfilter.Process{ExecutableName: cd.exeName, UID: euid, CgroupPath: cd.info.CgroupPath}) {
+		return false
+	}
+	cpuFloor, memFloor := c.cfg.MinCPUUtilization, uint64(c.cfg.MinMemoryBytes)
+	if cpuFloor == 0 && memFloor == 0 {
+		return true
+	}
+	return cpuFloor > 0 && cd.cores >= cpuFloor || memFloor > 0 && cd.rss >= memFloor
+}
+
+// selectTop keeps the union of the top_n by CPU and the top_n by memory.
+func (c *collector) selectTop(cands []candidate) []candidate {
+	n := c.cfg.TopN
+	if n == 0 || len(cands) <= n {
+		return cands
+	}
+	keep := make([]bool, len(cands))
+	order := make([]int, len(cands))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(cands[b].cores, cands[a].cores) })
+	for _, i := range order[:n] {
+		keep[i] = true
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(cands[b].rss, cands[a].rss) })
+	for _, i := range order[:n] {
+		keep[i] = true
+	}
+	out := cands[:0]
+	for i, cd := range cands {
+		if keep[i] {
+			out = append(out, cd)
+		}
+	}
+	return out
+}
+
+func (c *collector) record(cd candidate, clock wallClock, now uint64) {
+	mb := c.mb
+	ts := clock.ts(cd.at)
+	var user, sys uint64
+	var ppid, euid uint32
+	if cd.p != nil {
+		p := cd.p
+		user, sys, ppid, euid = p.CPUUser, p.CPUSystem, p.PPID, p.EUID
+		mb.RecordProcessMemoryUsageDataPoint(ts, int64(p.RSSBytes))
+		mb.RecordProcessMemoryVirtualDataPoint(ts, int64(p.VirtualBytes))
+		mb.RecordProcessThreadCountDataPoint(ts, p.Threads)
+		mb.RecordProcessPagingFaultsDataPoint(ts, int64(p.MinorFaults), metadata.AttributePagingFaultTypeMinor)
+		mb.RecordProcessPagingFaultsDataPoint(ts, int64(p.MajorFaults), metadata.AttributePagingFaultTypeMajor)
+		mb.RecordProcessContextSwitchesDataPoint(ts, int64(p.Voluntary), metadata.AttributeContextSwitchTypeVoluntary)
+		mb.RecordProcessContextSwitchesDataPoint(ts, int64(p.Involuntary), metadata.AttributeContextSwitchTypeInvoluntary)
+		mb.RecordProcessUptimeDataPoint(ts, float64(now-min(now, cd.start))/1e9)
+	} else {
+		e := cd.exited
+		user, sys, ppid, euid = e.user, e.sys, e.ppid, e.euid
+	}
+	mb.RecordProcessCPUTimeDataPoint(ts, float64(user)/1e9, metadata.AttributeCPUModeUser)
+	mb.RecordProcessCPUTimeDataPoint(ts, float64(sys)/1e9, metadata.AttributeCPUModeSystem)
+	if cd.cores >= 0 {
+		mb.RecordLinnixProcessCPUCoresDataPoint(ts, cd.cores)
+		mb.RecordProcessCPUUtilizationDataPoint(ts, cd.userRate/c.numCPU, metadata.AttributeCPUModeUser)
+		mb.RecordProcessCPUUtilizationDataPoint(ts, cd.sysRate/c.numCPU, metadata.AttributeCPUModeSystem)
+	}
+
+	rb := mb.NewResourceBuilder()
+	rb.SetHostName(c.hostName)
+	rb.SetProcessPid(int64(cd.pid))
+	rb.SetProcessParentPid(int64(ppid))
+	rb.SetProcessExecutableName(cd.exeName)
+	if cd.info.ExePath != "" {
+		rb.SetProcessExecutablePath(cd.info.ExePath)
+	}
+	if len(cd.info.Args) > 0 {
+		rb.SetProcessCommand(cd.info.Args[0])
+	}
+	rb.SetProcessOwner(c.owner(euid))
+	rb.SetProcessCreationTime(clock.ts(cd.start).AsTime().UTC().Format(time.RFC3339Nano))
+	if id := containerid.FromCgroupPath(cd.info.CgroupPath); id != "" {
+		rb.SetContainerID(id)
+	}
+	mb.EmitForResource(metadata.WithResource(rb.Emit()), metadata.WithStartTimeOverride(clock.ts(cd.start)))
+}
+
+// owner resolves a uid to its user name, caching the answer; unknown ids
+// are reported as the number.
+func (c *collector) owner(uid uint32) string {
+	if name, ok := c.owners[uid]; ok {
+		return name
+	}
+	id := strconv.FormatUint(uint64(uid), 10)
+	name := id
+	if u, err := user.LookupId(id); err == nil {
+		name = u.Username
+	}
+	c.owners[uid] = name
+	return name
+}
+
+func exeName(info proctable.Info, comm string) string {
+	if info.ExePath != "" {
+		return path.Base(info.ExePath)
+	}
+	return comm
+}
+
+func bootNow() uint64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return uint64(ts.Nano())
+}
+
+// onlineCPUs counts the CPUs the kernel has online, the denominator of
+// process.cpu.utilization; the collector's own affinity may be narrower.
+func onlineCPUs() int {
+	data, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return max(1, runtime.NumCPU())
+	}
+	n := 0
+	for _, r := range strings.Split(strings.TrimSpace(string(data)), ",") {
+		lo, hi, isRange := strings.Cut(r, "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || b < a {
+			return max(1, runtime.NumCPU())
+		}
+		n += b - a + 1
+	}
+	return max(1, n)
+}
