@@ -29,11 +29,11 @@ import (
 // exitedProcess is what an exit record leaves for the next collection, so
 // that a process living between two samples still has its CPU time reported.
 type exitedProcess struct {
-	pid, ppid, euid    uint32
-	start, at          uint64 // CLOCK_BOOTTIME ns
-	total, user, sys   uint64 // CPU ns
-	comm               string
-	info               proctable.Info
+	pid, ppid, euid  uint32
+	start, at        uint64 // CLOCK_BOOTTIME ns
+	total, user, sys uint64 // CPU ns
+	comm             string
+	info             proctable.Info
 }
 
 // cpuMark is a process's CPU time at the previous collection.
