@@ -3,6 +3,7 @@ package ebpfprocessreceiver
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,6 +36,8 @@ func TestLoadConfig(t *testing.T) {
 		assert.EqualValues(t, 8<<20, cfg.RingBufferSize)
 		assert.Equal(t, CommandArgsRedact, cfg.CommandArgs)
 		assert.EqualValues(t, 4096, cfg.CommandArgsMaxSize)
+		assert.Equal(t, 10*time.Second, cfg.CollectionInterval)
+		assert.Equal(t, 50, cfg.TopN)
 	})
 
 	t.Run("custom", func(t *testing.T) {
@@ -50,6 +53,13 @@ func TestLoadConfig(t *testing.T) {
 			Cgroups:     []string{"/kubepods"},
 		}, cfg.Include)
 		assert.Equal(t, MatchConfig{Cgroups: []string{"/system.slice"}}, cfg.Exclude)
+		assert.Equal(t, 2*time.Second, cfg.CollectionInterval)
+		assert.Zero(t, cfg.TopN)
+		assert.InDelta(t, 0.05, cfg.MinCPUUtilization, 1e-9)
+		assert.EqualValues(t, 64<<20, cfg.MinMemoryBytes)
+		assert.False(t, cfg.Metrics.ProcessPagingFaults.Enabled)
+		assert.True(t, cfg.Metrics.ProcessCPUTime.Enabled)
+		assert.False(t, cfg.ResourceAttributes.ProcessOwner.Enabled)
 	})
 
 	for name, want := range map[string]string{
@@ -59,6 +69,9 @@ func TestLoadConfig(t *testing.T) {
 		"bad_regexp":    "include.executables[1]: error parsing regexp",
 		"bad_cgroup":    `exclude.cgroups[0]: "kubepods" must be an absolute cgroup path`,
 		"bad_size_text": `invalid size "8 megabytes"`,
+		"bad_interval":  "collection_interval: must be at least 100ms, got 10ms",
+		"bad_top_n":     "top_n: must be 0 (every process) or more, got -1",
+		"bad_floor":     "min_cpu_utilization: must not be negative, got -0.5",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := load(t, name)

@@ -19,7 +19,7 @@ import (
 
 // requireKernel skips only where loading BPF is truly impossible; CI runs as
 // root on a BTF kernel and must never take this skip, so it fails there.
-func requireKernel(t *testing.T) {
+func requireKernel(t testing.TB) {
 	t.Helper()
 	if _, err := bpf.CheckPrerequisites(); err != nil {
 		if os.Getenv("CI") != "" {

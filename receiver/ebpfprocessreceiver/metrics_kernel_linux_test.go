@@ -68,7 +68,7 @@ func startChild(t *testing.T, mode string) *exec.Cmd {
 
 // startMetrics starts the receiver in a metrics pipeline whose ticker never
 // fires during the test: the test calls collect itself, at known moments.
-func startMetrics(t *testing.T) *ebpfReceiver {
+func startMetrics(t testing.TB) *ebpfReceiver {
 	t.Helper()
 	requireKernel(t)
 	cfg := createDefaultConfig().(*Config)

@@ -1,0 +1,50 @@
+package ebpfprocessreceiver
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+)
+
+// spawnSleepers raises the host's process count to at least total with idle
+// children, killed when the benchmark ends.
+func spawnSleepers(b *testing.B, total int) {
+	b.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	have := 0
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err == nil {
+			have++
+		}
+	}
+	for i := have; i < total; i++ {
+		cmd := exec.Command("/bin/sleep", "3600")
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+}
+
+// BenchmarkCollect1000 measures one collection at 1,000 processes: the task
+// iterator read, the per-process sums and the pdata conversion of every
+// process (top_n 0).
+func BenchmarkCollect1000(b *testing.B) {
+	spawnSleepers(b, 1000)
+	r := startMetrics(b)
+	b.ReportAllocs()
+	var points int
+	for b.Loop() {
+		md, err := r.coll.collect()
+		if err != nil {
+			b.Fatal(err)
+		}
+		points = md.DataPointCount()
+	}
+	b.ReportMetric(float64(len(r.coll.procs)), "processes")
+	b.ReportMetric(float64(points), "points/op")
+}
