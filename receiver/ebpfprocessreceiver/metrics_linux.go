@@ -36,10 +36,12 @@ type exitedProcess struct {
 	info             proctable.Info
 }
 
-// cpuMark is a process's CPU time at the previous collection.
+// cpuMark is a process's CPU time at the previous collection, and its
+// creation time, formatted once.
 type cpuMark struct {
 	start, at        uint64
 	total, user, sys uint64
+	created          string
 }
 
 // candidate is a process considered for one collection.
@@ -55,6 +57,7 @@ type candidate struct {
 	rss      uint64
 	info     proctable.Info
 	exeName  string
+	created  string // process.creation.time
 }
 
 // collector builds the metrics signal from the task iterator. collect runs
@@ -74,11 +77,14 @@ type collector struct {
 	mu      sync.Mutex
 	exited  []exitedProcess
 
-	prev   map[uint32]cpuMark
-	lastAt uint64
-	owners map[uint32]string
-	tasks  []bpf.TaskSample
-	procs  []procstats.Process
+	// prev and next swap at each collection; both keep their buckets.
+	prev, next map[uint32]cpuMark
+	lastAt     uint64
+	owners     map[uint32]string
+	agg        procstats.Aggregator
+	tasks      []bpf.TaskSample
+	procs      []procstats.Process
+	cands      []candidate
 }
 
 func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *proctable.Table, filter *procfilter.Filter, host string) *collector {
@@ -93,6 +99,7 @@ func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *p
 		pageSize: uint64(os.Getpagesize()),
 		started:  pcommon.NewTimestampFromTime(time.Now()),
 		prev:     map[uint32]cpuMark{},
+		next:     map[uint32]cpuMark{},
 		owners:   map[uint32]string{},
 	}
 }
@@ -118,31 +125,41 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 	}
 	now := bootNow()
 	clock := newWallClock()
-	c.procs = procstats.Aggregate(c.tasks, c.pageSize, c.procs[:0])
+	c.procs = c.agg.Aggregate(c.tasks, c.pageSize, c.procs[:0])
 	c.mu.Lock()
 	exited := c.exited
 	c.exited = nil
 	c.mu.Unlock()
 
 	states := map[procstats.State]int64{}
-	cands := make([]candidate, 0, len(c.procs)+len(exited))
-	gone := make(map[uint32]uint64, len(exited))
-	for i := range exited {
-		gone[exited[i].pid] = exited[i].start
+	cands := c.cands[:0]
+	var gone map[uint32]uint64
+	if len(exited) > 0 {
+		gone = make(map[uint32]uint64, len(exited))
+		for i := range exited {
+			gone[exited[i].pid] = exited[i].start
+		}
 	}
-	next := make(map[uint32]cpuMark, len(c.procs))
+	next := c.next
+	clear(next)
 	for i := range c.procs {
 		p := &c.procs[i]
 		states[p.State]++
 		if p.Kernel {
 			continue
 		}
-		next[p.PID] = cpuMark{start: p.StartTime, at: now, total: p.CPUTotal, user: p.CPUUser, sys: p.CPUSystem}
+		mark := cpuMark{start: p.StartTime, at: now, total: p.CPUTotal, user: p.CPUUser, sys: p.CPUSystem}
+		if m, ok := c.prev[p.PID]; ok && m.start == p.StartTime {
+			mark.created = m.created
+		} else {
+			mark.created = clock.ts(p.StartTime).AsTime().UTC().Format(time.RFC3339Nano)
+		}
+		next[p.PID] = mark
 		if start, ok := gone[p.PID]; ok && start == p.StartTime {
 			continue // a zombie whose exit record is reported below
 		}
-		cd := candidate{p: p, pid: p.PID, start: p.StartTime, at: now, rss: p.RSSBytes}
-		c.rate(&cd, cpuMark{total: p.CPUTotal, user: p.CPUUser, sys: p.CPUSystem})
+		cd := candidate{p: p, pid: p.PID, start: p.StartTime, at: now, rss: p.RSSBytes, created: mark.created}
+		c.rate(&cd, mark)
 		cd.info, _ = c.table.Get(p.PID, p.StartTime)
 		cd.exeName = exeName(cd.info, p.Comm)
 		if c.keep(&cd, p.EUID) {
@@ -151,17 +168,19 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 	}
 	for i := range exited {
 		e := &exited[i]
-		cd := candidate{exited: e, pid: e.pid, start: e.start, at: e.at, info: e.info, exeName: exeName(e.info, e.comm)}
+		cd := candidate{exited: e, pid: e.pid, start: e.start, at: e.at, info: e.info, exeName: exeName(e.info, e.comm),
+			created: clock.ts(e.start).AsTime().UTC().Format(time.RFC3339Nano)}
 		c.rate(&cd, cpuMark{total: e.total, user: e.user, sys: e.sys})
 		if c.keep(&cd, e.euid) {
 			cands = append(cands, cd)
 		}
 	}
-	c.prev, c.lastAt = next, now
+	c.prev, c.next, c.lastAt = next, c.prev, now
 
 	for _, cd := range c.selectTop(cands) {
 		c.record(cd, clock, now)
 	}
+	c.cands = cands[:0]
 	ts := clock.ts(now)
 	for _, st := range []struct {
 		s procstats.State
@@ -279,7 +298,7 @@ func (c *collector) record(cd candidate, clock wallClock, now uint64) {
 		rb.SetProcessCommand(cd.info.Args[0])
 	}
 	rb.SetProcessOwner(c.owner(euid))
-	rb.SetProcessCreationTime(clock.ts(cd.start).AsTime().UTC().Format(time.RFC3339Nano))
+	rb.SetProcessCreationTime(cd.created)
 	if id := containerid.FromCgroupPath(cd.info.CgroupPath); id != "" {
 		rb.SetContainerID(id)
 	}

@@ -34,13 +34,26 @@ type Process struct {
 	Comm                         string
 }
 
+// Aggregator sums the kernel's per-thread samples into processes; it keeps
+// its scratch space between collections.
+type Aggregator struct {
+	index map[uint32]int
+	sums  []cpuSums
+}
+
+type cpuSums struct{ runtime, utime, stime uint64 }
+
 // Aggregate sums tasks into processes, appending to dst. Threads of one
 // group need not be adjacent. Thread-group totals of exited threads are
 // added once, from the leader's sample.
-func Aggregate(tasks []bpf.TaskSample, pageSize uint64, dst []Process) []Process {
-	index := make(map[uint32]int, len(tasks))
-	type acc struct{ runtime, utime, stime uint64 }
-	sums := make([]acc, 0, len(tasks))
+func (a *Aggregator) Aggregate(tasks []bpf.TaskSample, pageSize uint64, dst []Process) []Process {
+	if a.index == nil {
+		a.index = make(map[uint32]int, len(tasks))
+	}
+	clear(a.index)
+	index := a.index
+	sums := a.sums[:0]
+	defer func() { a.sums = sums }()
 	base := len(dst)
 	for i := range tasks {
 		t := &tasks[i]
@@ -49,7 +62,7 @@ func Aggregate(tasks []bpf.TaskSample, pageSize uint64, dst []Process) []Process
 			j = len(dst)
 			index[t.PID] = j
 			dst = append(dst, Process{PID: t.PID, State: Sleeping})
-			sums = append(sums, acc{})
+			sums = append(sums, cpuSums{})
 		}
 		p, s := &dst[j], &sums[j-base]
 		s.runtime += t.RuntimeNs

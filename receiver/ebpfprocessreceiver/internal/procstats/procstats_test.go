@@ -15,7 +15,8 @@ func TestAggregateSumsThreadsAndDeadThreads(t *testing.T) {
 		{PID: 20, TID: 20, State: bpf.TaskRunning, NrThreads: 1, Flags: bpf.PFKthread},
 		{PID: 10, TID: 12, RuntimeNs: 0, State: bpf.TaskRunning},
 	}
-	got := Aggregate(tasks, 4096, nil)
+	var a Aggregator
+	got := a.Aggregate(tasks, 4096, nil)
 	if len(got) != 2 {
 		t.Fatalf("got %d processes", len(got))
 	}
@@ -52,7 +53,8 @@ func TestStates(t *testing.T) {
 		{bpf.TaskSample{PID: 1, TID: 1, ExitState: bpf.ExitZombie}, Defunct},
 	}
 	for _, c := range cases {
-		if got := Aggregate([]bpf.TaskSample{c.task}, 4096, nil)[0].State; got != c.want {
+		var a Aggregator
+		if got := a.Aggregate([]bpf.TaskSample{c.task}, 4096, nil)[0].State; got != c.want {
 			t.Errorf("%+v: %s, want %s", c.task, got, c.want)
 		}
 	}
