@@ -108,10 +108,12 @@ func TestDistribution(t *testing.T) {
 func testFileExport(t *testing.T, bin string) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "events.jsonl")
-	health := freePort(t)
+	health, prom := freePort(t), freePort(t)
 	cmd := exec.Command(bin, "--config", exampleConfig,
 		"--config", "yaml:exporters::file::path: "+out,
 		"--config", fmt.Sprintf("yaml:extensions::health_check::endpoint: 127.0.0.1:%d", health),
+		"--config", fmt.Sprintf("yaml:exporters::prometheus::endpoint: 127.0.0.1:%d", prom),
+		"--config", "yaml:receivers::ebpfprocess::collection_interval: 1s",
 		"--config", telemetryOn(freePort(t)),
 	)
 	var logs bytes.Buffer
@@ -173,6 +175,20 @@ func testFileExport(t *testing.T, bin string) {
 		t.Errorf("exit record code = %v", exitRec["process.exit.code"])
 	}
 
+	// The metrics pipeline: the collector's own process, among the heaviest
+	// by memory, is on the Prometheus endpoint with its resource attributes.
+	self := fmt.Sprintf(`process_pid="%d"`, cmd.Process.Pid)
+	waitFor(t, 30*time.Second, "process metrics on the Prometheus endpoint", func() bool {
+		body := httpGet(fmt.Sprintf("http://127.0.0.1:%d/metrics", prom))
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "process_memory_usage_bytes{") && strings.Contains(line, self) &&
+				strings.Contains(line, `process_executable_name="otelcol-linnix"`) {
+				return strings.Contains(body, "linnix_process_cpu_cores") && strings.Contains(body, "system_process_count")
+			}
+		}
+		return false
+	})
+
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +213,7 @@ func testUnprivileged(t *testing.T, bin string) {
 	cmd := exec.CommandContext(ctx, bin, "--config", config,
 		"--config", "yaml:exporters::file::path: /dev/null",
 		"--config", fmt.Sprintf("yaml:extensions::health_check::endpoint: 127.0.0.1:%d", freePort(t)),
+		"--config", fmt.Sprintf("yaml:exporters::prometheus::endpoint: 127.0.0.1:%d", freePort(t)),
 		"--config", telemetryOn(freePort(t)),
 	)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
@@ -213,6 +230,17 @@ func testUnprivileged(t *testing.T, bin string) {
 			t.Errorf("error output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+func httpGet(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return b.String()
 }
 
 // telemetryOn moves the collector's own metrics endpoint to port.
