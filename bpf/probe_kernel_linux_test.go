@@ -12,6 +12,7 @@ func TestReadTasksSeesThisProcess(t *testing.T) {
 		}
 		t.Skipf("needs the privilege to load BPF: %v", err)
 	}
+	// (kerneltest imports this package, so the check is spelled out here.)
 	p, err := Open(Options{})
 	if err != nil {
 		t.Fatal(err)

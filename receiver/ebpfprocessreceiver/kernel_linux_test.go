@@ -2,7 +2,6 @@ package ebpfprocessreceiver
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -13,20 +12,16 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/linnix-os/otelcol-linnix/bpf"
+	"github.com/linnix-os/otelcol-linnix/bpf/kerneltest"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 )
 
-// requireKernel skips only where loading BPF is truly impossible; CI runs as
-// root on a BTF kernel and must never take this skip, so it fails there.
+// requireKernel skips without the privilege to load BPF (never in CI) and
+// keeps host-wide kernel tests of other packages from running meanwhile.
 func requireKernel(t testing.TB) {
 	t.Helper()
-	if _, err := bpf.CheckPrerequisites(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("kernel test cannot run in CI: %v", err)
-		}
-		t.Skipf("needs the privilege to load BPF: %v", err)
-	}
+	kerneltest.Require(t)
+	kerneltest.Exclusive(t)
 }
 
 type running struct {

@@ -1,0 +1,42 @@
+// Package kerneltest holds what tests that load the BPF programs share: the
+// privilege check, and a host-wide lock so that tests which spawn process
+// storms, or expect a quiet host, never overlap (go test runs packages in
+// parallel).
+package kerneltest
+
+import (
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/linnix-os/otelcol-linnix/bpf"
+)
+
+const lockPath = "/tmp/otelcol-linnix-kernel-tests.lock"
+
+// Require skips only where loading BPF is truly impossible; CI runs as root
+// on a BTF kernel and must never take this skip, so there it fails.
+func Require(t testing.TB) {
+	t.Helper()
+	if _, err := bpf.CheckPrerequisites(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("kernel test cannot run in CI: %v", err)
+		}
+		t.Skipf("needs the privilege to load BPF: %v", err)
+	}
+}
+
+// Exclusive holds the host-wide test lock until the test ends.
+func Exclusive(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatalf("opening %s: %v", lockPath, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("locking %s: %v", lockPath, err)
+	}
+	t.Cleanup(func() { f.Close() })
+}
