@@ -1,0 +1,264 @@
+// Package rules defines incident rules: their YAML form, validation with
+// messages that name the rule and the field, the built-in default set, and
+// the summary and action templates.
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"text/template"
+	"time"
+)
+
+// Kinds of rule.
+const (
+	KindThreshold  = "threshold"
+	KindRate       = "rate"
+	KindShortLived = "short_lived"
+	KindTrend      = "trend"
+	KindRatio      = "ratio"
+)
+
+// Subjects a rule can group by.
+const (
+	GroupProcess    = "process"
+	GroupParent     = "parent"
+	GroupExecutable = "executable"
+	GroupContainer  = "container.id"
+	GroupHost       = "host"
+)
+
+// Denominators of a ratio rule.
+const (
+	OfCgroupMemoryLimit = "cgroup_memory_limit"
+	OfHostMemory        = "host_memory"
+)
+
+// Rule is one incident rule. Fields after Actions apply to some kinds only.
+type Rule struct {
+	Name     string        `mapstructure:"name"`
+	Kind     string        `mapstructure:"kind"`
+	Where    string        `mapstructure:"where"`
+	GroupBy  string        `mapstructure:"group_by"`
+	For      time.Duration `mapstructure:"for"`
+	Window   time.Duration `mapstructure:"window"`
+	Severity string        `mapstructure:"severity"`
+	Cooldown time.Duration `mapstructure:"cooldown"`
+	Summary  string        `mapstructure:"summary"`
+	Actions  []string      `mapstructure:"actions"`
+
+	// threshold, trend, ratio: the metric, and for threshold and ratio the
+	// comparison.
+	Metric string  `mapstructure:"metric"`
+	Op     string  `mapstructure:"op"`
+	Value  float64 `mapstructure:"value"`
+
+	// rate: which lifecycle event; rate and short_lived: how many in Window.
+	Event    string  `mapstructure:"event"`
+	MinCount int     `mapstructure:"min_count"`
+	MinRate  float64 `mapstructure:"min_rate"`
+	// short_lived: what counts as short.
+	MaxLifetime time.Duration `mapstructure:"max_lifetime"`
+
+	// trend: least-squares slope per minute, goodness of fit and total growth.
+	MinSlopePerMinute float64 `mapstructure:"min_slope_per_minute"`
+	MinR2             float64 `mapstructure:"min_r2"`
+	MinGrowth         float64 `mapstructure:"min_growth"`
+
+	// ratio: the denominator, and an optional host-wide trigger on
+	// MemAvailable/MemTotal that blames the largest process.
+	Of                 string  `mapstructure:"of"`
+	HostAvailableBelow float64 `mapstructure:"host_available_below"`
+
+	summary *template.Template
+	actions []*template.Template
+}
+
+// Severity levels.
+var severities = map[string]bool{"info": true, "warning": true, "critical": true}
+
+var groups = map[string]bool{GroupProcess: true, GroupParent: true, GroupExecutable: true, GroupContainer: true, GroupHost: true}
+
+var ops = map[string]bool{">": true, ">=": true, "<": true, "<=": true}
+
+var events = map[string]bool{"fork": true, "exec": true, "exit": true}
+
+// fieldError names the rule and the field at fault.
+func fieldError(r *Rule, field, format string, args ...any) error {
+	return fmt.Errorf("rule %q: %s: %s", r.Name, field, fmt.Sprintf(format, args...))
+}
+
+// Validate checks r, fills kind-specific defaults, and compiles its
+// templates. WhereCheck, when given, compiles the where expression for the
+// rule's input (lifecycle records or metric data points).
+func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
+	var errs []error
+	add := func(field, format string, args ...any) { errs = append(errs, fieldError(r, field, format, args...)) }
+	if r.Name == "" {
+		return errors.New("rule without a name: every rule needs name")
+	}
+	if r.Severity == "" {
+		r.Severity = "warning"
+	}
+	if !severities[r.Severity] {
+		add("severity", "must be info, warning or critical, got %q", r.Severity)
+	}
+	if r.GroupBy == "" {
+		r.GroupBy = defaultGroup(r.Kind)
+	}
+	if !groups[r.GroupBy] {
+		add("group_by", "must be process, parent, executable, container.id or host, got %q", r.GroupBy)
+	}
+	for field, d := range map[string]time.Duration{"for": r.For, "window": r.Window, "cooldown": r.Cooldown, "max_lifetime": r.MaxLifetime} {
+		if d < 0 {
+			add(field, "must not be negative, got %v", d)
+		}
+	}
+	if r.Cooldown == 0 {
+		r.Cooldown = 10 * time.Minute
+	}
+	switch r.Kind {
+	case KindThreshold:
+		r.requireMetric(add)
+		r.requireOp(add)
+	case KindRate:
+		if !events[r.Event] {
+			add("event", "must be fork, exec or exit, got %q", r.Event)
+		}
+		r.requireWindowCount(add)
+	case KindShortLived:
+		r.Event = "exit"
+		if r.MaxLifetime == 0 {
+			r.MaxLifetime = time.Second
+		}
+		r.requireWindowCount(add)
+	case KindTrend:
+		r.requireMetric(add)
+		if r.Window < time.Minute {
+			add("window", "a trend needs a window of at least 1m, got %v", r.Window)
+		}
+		if r.MinR2 < 0 || r.MinR2 > 1 {
+			add("min_r2", "must be between 0 and 1, got %v", r.MinR2)
+		}
+		if r.MinSlopePerMinute <= 0 {
+			add("min_slope_per_minute", "must be positive, got %v", r.MinSlopePerMinute)
+		}
+	case KindRatio:
+		r.requireMetric(add)
+		r.requireOp(add)
+		if r.Of != OfCgroupMemoryLimit && r.Of != OfHostMemory {
+			add("of", "must be cgroup_memory_limit or host_memory, got %q", r.Of)
+		}
+		if r.HostAvailableBelow < 0 || r.HostAvailableBelow >= 1 {
+			add("host_available_below", "must be between 0 and 1, got %v", r.HostAvailableBelow)
+		}
+	case "":
+		add("kind", "missing: one of threshold, rate, short_lived, trend, ratio")
+	default:
+		add("kind", "unknown kind %q: one of threshold, rate, short_lived, trend, ratio", r.Kind)
+	}
+	if r.Summary == "" {
+		add("summary", "missing: a one-line template such as \"{{.Exe}} pid {{.PID}} ...\"")
+	} else if t, err := compile(r.Name+".summary", r.Summary); err != nil {
+		add("summary", "%v", err)
+	} else {
+		r.summary = t
+	}
+	r.actions = r.actions[:0]
+	for i, a := range r.Actions {
+		t, err := compile(fmt.Sprintf("%s.actions[%d]", r.Name, i), a)
+		if err != nil {
+			add(fmt.Sprintf("actions[%d]", i), "%v", err)
+			continue
+		}
+		r.actions = append(r.actions, t)
+	}
+	if len(errs) == 0 && r.Where != "" && whereCheck != nil {
+		if err := whereCheck(r); err != nil {
+			add("where", "%v", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Rule) requireMetric(add func(string, string, ...any)) {
+	if r.Metric == "" {
+		add("metric", "missing: the metric name, e.g. linnix.process.cpu.cores")
+	}
+}
+
+func (r *Rule) requireOp(add func(string, string, ...any)) {
+	if r.Op == "" {
+		r.Op = ">="
+	}
+	if !ops[r.Op] {
+		add("op", "must be one of >, >=, <, <=, got %q", r.Op)
+	}
+}
+
+func (r *Rule) requireWindowCount(add func(string, string, ...any)) {
+	if r.Window <= 0 {
+		add("window", "missing: how far back events are counted, e.g. 5s")
+	}
+	if r.MinCount <= 0 && r.MinRate <= 0 {
+		add("min_count", "set min_count (events in the window) or min_rate (events per second)")
+	}
+	if r.MinCount < 0 || r.MinRate < 0 {
+		add("min_count", "must not be negative")
+	}
+}
+
+func defaultGroup(kind string) string {
+	switch kind {
+	case KindRate:
+		return GroupHost
+	case KindShortLived:
+		return GroupExecutable
+	}
+	return GroupProcess
+}
+
+// IsLogRule reports whether the rule reads lifecycle records (otherwise
+// metric data points).
+func (r *Rule) IsLogRule() bool { return r.Kind == KindRate || r.Kind == KindShortLived }
+
+// Threshold is the count that fires a rate or short_lived rule.
+func (r *Rule) Threshold() float64 {
+	if r.MinCount > 0 {
+		return float64(r.MinCount)
+	}
+	return r.MinRate * r.Window.Seconds()
+}
+
+// Compare applies the rule's operator.
+func (r *Rule) Compare(v float64) bool {
+	switch r.Op {
+	case ">":
+		return v > r.Value
+	case ">=":
+		return v >= r.Value
+	case "<":
+		return v < r.Value
+	case "<=":
+		return v <= r.Value
+	}
+	return false
+}
+
+// Render fills the summary and action templates.
+func (r *Rule) Render(data any) (summary string, actions []string, err error) {
+	var b bytes.Buffer
+	if err := r.summary.Execute(&b, data); err != nil {
+		return "", nil, err
+	}
+	summary = b.String()
+	for _, t := range r.actions {
+		b.Reset()
+		if err := t.Execute(&b, data); err != nil {
+			return "", nil, err
+		}
+		actions = append(actions, b.String())
+	}
+	return summary, actions, nil
+}

@@ -1,0 +1,150 @@
+package rules
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	rs, err := Set(true, "", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, r := range rs {
+		names[r.Name] = r.Kind
+	}
+	for name, kind := range map[string]string{
+		"cpu_spin": KindThreshold, "fork_storm": KindRate, "runaway_tree": KindRate,
+		"short_job_flood": KindShortLived, "memory_leak": KindTrend, "oom_risk": KindRatio,
+	} {
+		if names[name] != kind {
+			t.Errorf("default rule %s: kind %q, want %q", name, names[name], kind)
+		}
+	}
+}
+
+func TestLaterLayersReplaceByName(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(file, []byte(`
+rules:
+  - name: cpu_spin
+    kind: threshold
+    metric: linnix.process.cpu.cores
+    value: 0.5
+    for: 1m
+    summary: "{{.Exe}}"
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inline := []Rule{{Name: "fork_storm", Kind: KindRate, Event: "fork", Window: time.Second, MinCount: 10, Summary: "x"}}
+	rs, err := Set(true, file, inline, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		switch r.Name {
+		case "cpu_spin":
+			if r.Value != 0.5 || r.For != time.Minute {
+				t.Errorf("file did not replace cpu_spin: %+v", r)
+			}
+		case "fork_storm":
+			if r.MinCount != 10 {
+				t.Errorf("inline did not replace fork_storm: %+v", r)
+			}
+		}
+	}
+	if len(rs) != len(Defaults()) {
+		t.Errorf("replacing rules changed the count: %d", len(rs))
+	}
+}
+
+func TestBadRulesNameRuleAndField(t *testing.T) {
+	cases := map[string]string{
+		`rules: [{name: a, kind: thresh, summary: x}]`:                                                 `rule "a": kind: unknown kind "thresh"`,
+		`rules: [{name: b, summary: x}]`:                                                               `rule "b": kind: missing`,
+		`rules: [{name: c, kind: threshold, summary: x}]`:                                              `rule "c": metric: missing`,
+		`rules: [{name: d, kind: rate, event: fork, min_count: 5, summary: x}]`:                        `rule "d": window: missing`,
+		`rules: [{name: e, kind: rate, event: clone, window: 5s, min_count: 5, summary: x}]`:           `rule "e": event: must be fork, exec or exit`,
+		`rules: [{name: f, kind: threshold, metric: m, op: "==", summary: x}]`:                         `rule "f": op: must be one of`,
+		`rules: [{name: g, kind: threshold, metric: m, severity: high, summary: x}]`:                   `rule "g": severity: must be info, warning or critical`,
+		`rules: [{name: h, kind: threshold, metric: m, summary: "{{.Nope}}"}]`:                         `rule "h": summary: `,
+		`rules: [{name: i, kind: threshold, metric: m, summary: x, group_by: pod}]`:                    `rule "i": group_by: must be`,
+		`rules: [{name: j, kind: trend, metric: m, window: 30s, min_slope_per_minute: 1, summary: x}]`: `rule "j": window: a trend needs a window of at least 1m`,
+		`rules: [{name: k, kind: ratio, metric: m, of: disk, summary: x}]`:                             `rule "k": of: must be cgroup_memory_limit or host_memory`,
+		`rules: [{name: l, kind: threshold, metric: m, summary: x, for: -1s}]`:                         `rule "l": for: must not be negative`,
+		`rules: [{kind: threshold, metric: m, summary: x}]`:                                            `every rule needs name`,
+		`rules: [{name: m, kind: threshold, metric: m}]`:                                               `rule "m": summary: missing`,
+	}
+	for yml, want := range cases {
+		rs, err := Parse([]byte(yml))
+		if err != nil {
+			t.Errorf("%s: parse: %v", yml, err)
+			continue
+		}
+		err = rs[0].Validate(nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %q", yml, err, want)
+		}
+	}
+}
+
+func TestParseRejectsUnknownFieldsAndBadDurations(t *testing.T) {
+	for yml, want := range map[string]string{
+		`rules: [{name: a, kind: threshold, metric: m, summary: x, threshold: 3}]`: "threshold",
+		`rules: [{name: a, kind: rate, window: soon}]`:                             "window",
+		`rules: {name: a}`:                  "rules",
+		"rules: [\n  - name: a\n   kind: x": "not YAML",
+	} {
+		_, err := Parse([]byte(yml))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want mention of %q", yml, err, want)
+		}
+	}
+}
+
+func TestWhereCheckErrorNamesTheRule(t *testing.T) {
+	rs, _ := Parse([]byte(`rules: [{name: w, kind: threshold, metric: m, summary: x, where: "bad("}]`))
+	err := rs[0].Validate(func(*Rule) error { return errors.New("unexpected token") })
+	if err == nil || !strings.Contains(err.Error(), `rule "w": where: unexpected token`) {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestTemplateFuncs(t *testing.T) {
+	r := Rule{Name: "t", Kind: KindTrend, Metric: "m", Window: 10 * time.Minute, MinSlopePerMinute: 1,
+		Summary: "{{bytes .Growth}} {{bytes .Slope}} {{pct .Value}} {{dur .ETA}} {{dur .Window}} {{num .Rate}} {{num .Count}}"}
+	if err := r.Validate(nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := r.Render(Facts{Growth: 2 << 30, Slope: 205 << 20, Value: 0.974, ETA: 14*time.Minute + 20*time.Second, Window: 10 * time.Minute, Rate: 1500.4, Count: 7502})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "2.0 GiB 205 MiB 97% 14m 10m 1500 7502"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func FuzzParseRules(f *testing.F) {
+	f.Add(defaultsYAML)
+	f.Add([]byte(`rules: [{name: a, kind: rate, event: fork, window: 5s, min_rate: 1000, summary: "{{.Count}}"}]`))
+	f.Add([]byte(`rules: [{name: a, kind: trend, metric: m, window: 10m, summary: "{{bytes .Growth}}", actions: ["{{"]}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, err := Parse(data)
+		if err != nil {
+			return
+		}
+		for i := range rs {
+			if rs[i].Validate(nil) == nil {
+				// A valid rule renders without panicking.
+				_, _, _ = rs[i].Render(Facts{})
+			}
+		}
+	})
+}
