@@ -135,8 +135,8 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 		r.requireWindowCount(add)
 	case KindTrend:
 		r.requireMetric(add)
-		if r.Window < time.Minute {
-			add("window", "a trend needs a window of at least 1m, got %v", r.Window)
+		if r.Window < 10*time.Second {
+			add("window", "a trend needs a window of at least 10s, got %v", r.Window)
 		}
 		if r.MinR2 < 0 || r.MinR2 > 1 {
 			add("min_r2", "must be between 0 and 1, got %v", r.MinR2)

@@ -75,7 +75,7 @@ func TestBadRulesNameRuleAndField(t *testing.T) {
 		`rules: [{name: g, kind: threshold, metric: m, severity: high, summary: x}]`:                   `rule "g": severity: must be info, warning or critical`,
 		`rules: [{name: h, kind: threshold, metric: m, summary: "{{.Nope}}"}]`:                         `rule "h": summary: `,
 		`rules: [{name: i, kind: threshold, metric: m, summary: x, group_by: pod}]`:                    `rule "i": group_by: must be`,
-		`rules: [{name: j, kind: trend, metric: m, window: 30s, min_slope_per_minute: 1, summary: x}]`: `rule "j": window: a trend needs a window of at least 1m`,
+		`rules: [{name: j, kind: trend, metric: m, window: 5s, min_slope_per_minute: 1, summary: x}]`: `rule "j": window: a trend needs a window of at least 10s`,
 		`rules: [{name: k, kind: ratio, metric: m, of: disk, summary: x}]`:                             `rule "k": of: must be cgroup_memory_limit or host_memory`,
 		`rules: [{name: l, kind: threshold, metric: m, summary: x, for: -1s}]`:                         `rule "l": for: must not be negative`,
 		`rules: [{kind: threshold, metric: m, summary: x}]`:                                            `every rule needs name`,

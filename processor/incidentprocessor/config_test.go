@@ -1,0 +1,68 @@
+package incidentprocessor
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+	require.NoError(t, err)
+	if err := sub.Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestLoadConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, createDefaultConfig(), cfg)
+	rs, err := cfg.loadRules()
+	require.NoError(t, err)
+	assert.Len(t, rs, 6, "the default rules")
+
+	cfg, err = loadConfig(t, "custom")
+	require.NoError(t, err)
+	assert.False(t, cfg.Passthrough)
+	assert.Equal(t, 2*time.Second, cfg.EvaluationInterval)
+	assert.Equal(t, 500, cfg.MaxTracked)
+	assert.Equal(t, 30*time.Second, cfg.StaleAfter)
+	rs, err = cfg.loadRules()
+	require.NoError(t, err)
+	require.Len(t, rs, 2)
+	assert.Equal(t, "make_storm", rs[0].Name)
+	assert.Equal(t, "parent", rs[0].GroupBy)
+	assert.Equal(t, "java_spin", rs[1].Name)
+	assert.Equal(t, time.Minute, rs[1].For)
+}
+
+func TestBadConfigsNameRuleAndField(t *testing.T) {
+	for name, want := range map[string]string{
+		"bad_kind":      `rule "spin": kind: unknown kind "thresholdish"`,
+		"bad_where":     `rule "storm": where:`,
+		"bad_duration":  `for`,
+		"missing_field": `rule "leak": metric: missing`,
+		"no_rules":      "rules: no rules",
+		"bad_interval":  "evaluation_interval: must be at least 100ms",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := loadConfig(t, name)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), want)
+		})
+	}
+}

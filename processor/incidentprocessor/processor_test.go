@@ -1,0 +1,169 @@
+package incidentprocessor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
+)
+
+type pipelines struct {
+	logs    *consumertest.LogsSink
+	metrics *consumertest.MetricsSink
+	p       *incidentProcessor
+	lp      *logsProcessor
+	mp      *metricsProcessor
+}
+
+// startPipelines puts one processor in a logs and a metrics pipeline, as a
+// collector config naming the same component ID twice does.
+func startPipelines(t *testing.T, cfg *Config) *pipelines {
+	t.Helper()
+	ps := &pipelines{logs: new(consumertest.LogsSink), metrics: new(consumertest.MetricsSink)}
+	set := processortest.NewNopSettings(metadata.Type)
+	f := NewFactory()
+	lp, err := f.CreateLogs(context.Background(), set, cfg, ps.logs)
+	require.NoError(t, err)
+	mp, err := f.CreateMetrics(context.Background(), set, cfg, ps.metrics)
+	require.NoError(t, err)
+	ps.lp, ps.mp = lp.(*logsProcessor), mp.(*metricsProcessor)
+	require.Same(t, ps.lp.incidentProcessor, ps.mp.incidentProcessor, "one instance for both pipelines")
+	ps.p = ps.lp.incidentProcessor
+	require.NoError(t, lp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, mp.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() {
+		require.NoError(t, lp.Shutdown(context.Background()))
+		require.NoError(t, mp.Shutdown(context.Background()))
+	})
+	return ps
+}
+
+func spinConfig() *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.DefaultRules = false
+	cfg.EvaluationInterval = time.Hour // the test evaluates by hand
+	cfg.Rules = []rules.Rule{{
+		Name: "cpu_spin", Kind: rules.KindThreshold, Metric: "linnix.process.cpu.cores", Value: 0.95,
+		For: 10 * time.Second, Summary: "{{.Exe}} pid {{.PID}} sustained {{pct .Value}} CPU for {{dur .For}}",
+		Actions: []string{"perf top -p {{.PID}}"},
+	}}
+	return cfg
+}
+
+func cores(pid int64, ts time.Time, v float64) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutInt("process.pid", pid)
+	rm.Resource().Attributes().PutStr("process.executable.name", "java")
+	rm.Resource().Attributes().PutStr("process.executable.path", "/usr/bin/java")
+	rm.Resource().Attributes().PutStr("container.id", "abc")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("linnix.process.cpu.cores")
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+	dp.SetDoubleValue(v)
+	return md
+}
+
+func incidentRecords(sink *consumertest.LogsSink) []plog.LogRecord {
+	var out []plog.LogRecord
+	for _, ld := range sink.AllLogs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			for j := 0; j < ld.ResourceLogs().At(i).ScopeLogs().Len(); j++ {
+				lrs := ld.ResourceLogs().At(i).ScopeLogs().At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					if lrs.At(k).EventName() == incidentEventName {
+						out = append(out, lrs.At(k))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestMetricsInIncidentsOut(t *testing.T) {
+	ps := startPipelines(t, spinConfig())
+	ctx := context.Background()
+	t0 := time.Now()
+	for s := 0; s <= 10; s += 5 {
+		ts := t0.Add(time.Duration(s) * time.Second)
+		ps.p.now = func() time.Time { return ts }
+		require.NoError(t, ps.mp.ConsumeMetrics(ctx, cores(4412, ts, 0.97)))
+		ps.p.evaluate(ctx)
+	}
+	assert.Equal(t, 3, ps.metrics.DataPointCount(), "metrics pass through")
+	recs := incidentRecords(ps.logs)
+	require.Len(t, recs, 1)
+	lr := recs[0]
+	assert.Equal(t, "java pid 4412 sustained 97% CPU for 10s", lr.Body().Str())
+	assert.Equal(t, plog.SeverityNumberWarn, lr.SeverityNumber())
+	a := lr.Attributes().AsRaw()
+	assert.Equal(t, "cpu_spin", a["incident.rule"])
+	assert.Equal(t, "threshold", a["incident.kind"])
+	assert.Equal(t, "warning", a["incident.severity"])
+	assert.Equal(t, "firing", a["incident.state"])
+	assert.Equal(t, int64(4412), a["process.pid"])
+	assert.Equal(t, "java", a["process.executable.name"])
+	assert.Equal(t, "/usr/bin/java", a["process.executable.path"])
+	assert.Equal(t, "abc", a["container.id"])
+	assert.Equal(t, []any{"perf top -p 4412"}, a["incident.actions"])
+	assert.InDelta(t, 0.97, a["incident.evidence"].(map[string]any)["linnix.process.cpu.cores"], 1e-9)
+	assert.NotEmpty(t, a["incident.id"])
+	_, err := time.Parse(time.RFC3339Nano, a["incident.started"].(string))
+	assert.NoError(t, err)
+	assert.Greater(t, a["incident.confidence"], 0.0)
+
+	// It clears: one resolve with the same id, informational.
+	ts := t0.Add(15 * time.Second)
+	ps.p.now = func() time.Time { return ts }
+	require.NoError(t, ps.mp.ConsumeMetrics(ctx, cores(4412, ts, 0.1)))
+	ps.p.evaluate(ctx)
+	recs = incidentRecords(ps.logs)
+	require.Len(t, recs, 2)
+	assert.Equal(t, "resolved", recs[1].Attributes().AsRaw()["incident.state"])
+	assert.Equal(t, a["incident.id"], recs[1].Attributes().AsRaw()["incident.id"])
+	assert.Equal(t, plog.SeverityNumberInfo, recs[1].SeverityNumber())
+}
+
+func TestPassthroughOff(t *testing.T) {
+	cfg := spinConfig()
+	cfg.Passthrough = false
+	ps := startPipelines(t, cfg)
+	require.NoError(t, ps.mp.ConsumeMetrics(context.Background(), cores(1, time.Now(), 0.1)))
+	require.NoError(t, ps.lp.ConsumeLogs(context.Background(), plog.NewLogs()))
+	assert.Zero(t, ps.metrics.DataPointCount())
+	assert.Empty(t, ps.logs.AllLogs())
+}
+
+func TestLogsPassThroughUnchanged(t *testing.T) {
+	ps := startPipelines(t, spinConfig())
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetEventName("linnix.process.exec")
+	lr.Body().SetStr("exec /bin/true")
+	require.NoError(t, ps.lp.ConsumeLogs(context.Background(), ld))
+	require.Len(t, ps.logs.AllLogs(), 1)
+	assert.Equal(t, "exec /bin/true", ps.logs.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str())
+}
+
+func TestMetricsPipelineAloneFailsToStart(t *testing.T) {
+	cfg := spinConfig()
+	mp, err := NewFactory().CreateMetrics(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	err = mp.Start(context.Background(), componenttest.NewNopHost())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "put it in a logs pipeline")
+	require.NoError(t, mp.Shutdown(context.Background()))
+}
