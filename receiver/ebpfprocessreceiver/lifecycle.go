@@ -132,6 +132,7 @@ func (l *lifecycle) track(e *bpf.Event) proctable.Info {
 			Args:          l.collectArgs(e.Argv),
 			ArgsTruncated: e.ArgvTruncated(),
 			CgroupPath:    e.CgroupPath,
+			CgroupLine:    cgroupLine(e),
 		}
 		l.table.Put(e.PID, info)
 		return info
@@ -141,7 +142,8 @@ func (l *lifecycle) track(e *bpf.Event) proctable.Info {
 		if e.IsThread() {
 			return info
 		}
-		info.StartTime, info.Coarse, info.CgroupPath = e.StartTime, false, e.CgroupPath
+		info.StartTime, info.Coarse = e.StartTime, false
+		info.CgroupPath, info.CgroupLine = e.CgroupPath, cgroupLine(e)
 		l.table.Put(e.PID, info)
 		if l.metrics != nil {
 			l.metrics.noteFork()

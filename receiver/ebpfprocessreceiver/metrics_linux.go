@@ -299,8 +299,11 @@ func (c *collector) record(cd candidate, clock wallClock, now uint64) {
 	}
 	rb.SetProcessOwner(c.owner(euid))
 	rb.SetProcessCreationTime(cd.created)
-	if id := containerid.FromCgroupPath(cd.info.CgroupPath); id != "" {
-		rb.SetContainerID(id)
+	if cd.info.CgroupPath != "" {
+		rb.SetProcessLinuxCgroup(cd.info.CgroupLine)
+		if id := containerid.FromCgroupPath(cd.info.CgroupPath); id != "" {
+			rb.SetContainerID(id)
+		}
 	}
 	mb.EmitForResource(metadata.WithResource(rb.Emit()), metadata.WithStartTimeOverride(clock.ts(cd.start)))
 }

@@ -466,6 +466,7 @@ type ResourceAttributesConfig struct {
 	ProcessCreationTime   ResourceAttributeConfig `mapstructure:"process.creation.time"`
 	ProcessExecutableName ResourceAttributeConfig `mapstructure:"process.executable.name"`
 	ProcessExecutablePath ResourceAttributeConfig `mapstructure:"process.executable.path"`
+	ProcessLinuxCgroup    ResourceAttributeConfig `mapstructure:"process.linux.cgroup"`
 	ProcessOwner          ResourceAttributeConfig `mapstructure:"process.owner"`
 	ProcessParentPid      ResourceAttributeConfig `mapstructure:"process.parent_pid"`
 	ProcessPid            ResourceAttributeConfig `mapstructure:"process.pid"`
@@ -489,6 +490,9 @@ func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 			Enabled: true,
 		},
 		ProcessExecutablePath: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		ProcessLinuxCgroup: ResourceAttributeConfig{
 			Enabled: true,
 		},
 		ProcessOwner: ResourceAttributeConfig{

@@ -1120,6 +1120,12 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 	if mbc.ResourceAttributes.ProcessExecutablePath.MetricsExclude != nil {
 		mb.resourceAttributeExcludeFilter["process.executable.path"] = filter.CreateFilter(mbc.ResourceAttributes.ProcessExecutablePath.MetricsExclude)
 	}
+	if mbc.ResourceAttributes.ProcessLinuxCgroup.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["process.linux.cgroup"] = filter.CreateFilter(mbc.ResourceAttributes.ProcessLinuxCgroup.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.ProcessLinuxCgroup.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["process.linux.cgroup"] = filter.CreateFilter(mbc.ResourceAttributes.ProcessLinuxCgroup.MetricsExclude)
+	}
 	if mbc.ResourceAttributes.ProcessOwner.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["process.owner"] = filter.CreateFilter(mbc.ResourceAttributes.ProcessOwner.MetricsInclude)
 	}

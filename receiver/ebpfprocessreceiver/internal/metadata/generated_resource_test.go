@@ -19,6 +19,7 @@ func TestResourceBuilder(t *testing.T) {
 			rb.SetProcessCreationTime("process.creation.time-val")
 			rb.SetProcessExecutableName("process.executable.name-val")
 			rb.SetProcessExecutablePath("process.executable.path-val")
+			rb.SetProcessLinuxCgroup("process.linux.cgroup-val")
 			rb.SetProcessOwner("process.owner-val")
 			rb.SetProcessParentPid(18)
 			rb.SetProcessPid(11)
@@ -28,9 +29,9 @@ func TestResourceBuilder(t *testing.T) {
 
 			switch tt {
 			case "default":
-				assert.Equal(t, 9, res.Attributes().Len())
+				assert.Equal(t, 10, res.Attributes().Len())
 			case "all_set":
-				assert.Equal(t, 9, res.Attributes().Len())
+				assert.Equal(t, 10, res.Attributes().Len())
 			case "none_set":
 				assert.Equal(t, 0, res.Attributes().Len())
 				return
@@ -66,6 +67,11 @@ func TestResourceBuilder(t *testing.T) {
 			assert.True(t, ok)
 			if ok {
 				assert.Equal(t, "process.executable.path-val", processExecutablePathAttrVal.Str())
+			}
+			processLinuxCgroupAttrVal, ok := res.Attributes().Get("process.linux.cgroup")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, "process.linux.cgroup-val", processLinuxCgroupAttrVal.Str())
 			}
 			processOwnerAttrVal, ok := res.Attributes().Get("process.owner")
 			assert.True(t, ok)

@@ -25,8 +25,9 @@ type Info struct {
 	ExePath       string
 	Args          []string
 	ArgsTruncated bool
-	// CgroupPath is the path the receiver reports (see CgroupFromProc).
-	CgroupPath string
+	// CgroupPath is the path the receiver reports (see CgroupFromProc), and
+	// CgroupLine the same as a /proc/PID/cgroup line (process.linux.cgroup).
+	CgroupPath, CgroupLine string
 }
 
 // Table maps live pids to their Info. Entries leave with their process's exit
@@ -116,7 +117,7 @@ func readProc(dir string, args func([]string) []string) (Info, bool) {
 	}
 	info := Info{StartTime: start * TickNs, Coarse: true}
 	info.ExePath = ExePath(dir)
-	info.CgroupPath = CgroupFromProc(dir)
+	info.CgroupPath, info.CgroupLine = CgroupFromProc(dir)
 	if cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(cmdline) > 0 {
 		info.Args = args(strings.Split(string(bytes.TrimSuffix(cmdline, []byte{0})), "\x00"))
 	}
@@ -149,29 +150,30 @@ func statStartTicks(stat []byte) (uint64, bool) {
 	return v, err == nil
 }
 
-// CgroupFromProc picks, from /proc/PID/cgroup, the path the kernel side
-// reports: the cgroup v2 path, unless the process sits at the v2 root of a
-// host that still mounts v1 controllers, then the memory controller's path.
-func CgroupFromProc(procDir string) string {
+// CgroupFromProc picks, from /proc/PID/cgroup, the cgroup the kernel side
+// reports: the cgroup v2 one, unless the process sits at the v2 root of a
+// host that still mounts v1 controllers, then the memory controller's. It
+// returns the path and its whole line.
+func CgroupFromProc(procDir string) (path, line string) {
 	data, err := os.ReadFile(filepath.Join(procDir, "cgroup"))
 	if err != nil {
-		return ""
+		return "", ""
 	}
-	var v2, memory string
-	for _, line := range strings.Split(string(data), "\n") {
-		parts := strings.SplitN(line, ":", 3)
+	var v2, memory [2]string
+	for _, l := range strings.Split(string(data), "\n") {
+		parts := strings.SplitN(l, ":", 3)
 		if len(parts) != 3 {
 			continue
 		}
 		switch {
 		case parts[0] == "0" && parts[1] == "":
-			v2 = parts[2]
+			v2 = [2]string{parts[2], l}
 		case strings.Contains(","+parts[1]+",", ",memory,"):
-			memory = parts[2]
+			memory = [2]string{parts[2], l}
 		}
 	}
-	if (v2 == "" || v2 == "/") && memory != "" {
-		return memory
+	if (v2[0] == "" || v2[0] == "/") && memory[0] != "" {
+		return memory[0], memory[1]
 	}
-	return v2
+	return v2[0], v2[1]
 }

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -64,9 +65,9 @@ func TestSnapshotSeesLiveProcess(t *testing.T) {
 	if info.ExePath != "/usr/bin/sleep" && info.ExePath != "/bin/sleep" {
 		t.Errorf("ExePath = %q", info.ExePath)
 	}
-	self := CgroupFromProc("/proc/self")
-	if info.CgroupPath == "" || info.CgroupPath != self {
-		t.Errorf("CgroupPath = %q, want the test's own %q", info.CgroupPath, self)
+	self, selfLine := CgroupFromProc("/proc/self")
+	if info.CgroupPath == "" || info.CgroupPath != self || info.CgroupLine != selfLine || !strings.HasSuffix(selfLine, ":"+self) {
+		t.Errorf("cgroup = %q %q, want the test's own %q %q", info.CgroupPath, info.CgroupLine, self, selfLine)
 	}
 	if want := []string{"seen", "/bin/sleep", "30"}; !slices.Equal(info.Args, want) {
 		t.Errorf("Args = %q, want %q", info.Args, want)
