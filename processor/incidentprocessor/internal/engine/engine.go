@@ -413,18 +413,54 @@ func (st *state) rawValue() float64 {
 	return st.value
 }
 
+// measure is what one evaluation found; details are built from it only
+// when an incident is emitted.
+type measure struct {
+	stale, hostLow bool
+	count          int64
+	fit            trendFit
+	fitOK          bool
+}
+
 func (e *Engine) evaluate(r *ruleState, st *state, now time.Time, hostLow bool) *Incident {
-	stale := st.exited || now.Sub(st.updated) > e.staleAfter
+	m := measure{stale: st.exited || now.Sub(st.updated) > e.staleAfter}
+	var cond bool
+	switch r.Kind {
+	case rules.KindThreshold, rules.KindRatio:
+		cond = !m.stale && st.holding && st.lastTS.Sub(st.since) >= r.For
+		if r.Kind == rules.KindRatio && hostLow && !m.stale {
+			cond, m.hostLow = true, true
+		}
+	case rules.KindRate, rules.KindShortLived:
+		m.count = st.count(now, r.Window)
+		cond = float64(m.count) >= r.Threshold()
+		if m.count == 0 && !st.firing {
+			e.drop(st)
+			return nil
+		}
+	case rules.KindTrend:
+		m.fit, m.fitOK = fitTrend(st.samples)
+		cond = !m.stale && m.fitOK && m.fit.span >= r.Window*49/50 && m.fit.slope*60 >= r.MinSlopePerMinute &&
+			m.fit.r2 >= r.MinR2 && m.fit.growth >= r.MinGrowth
+	}
+	inc := e.step(r, st, cond, now, m)
+	if m.stale && !st.firing {
+		e.drop(st)
+	}
+	return inc
+}
+
+// describe turns a measure into the facts for the templates, the evidence
+// attribute and a rule-based confidence.
+func (e *Engine) describe(r *ruleState, st *state, m measure) (rules.Facts, map[string]any, float64) {
 	facts := rules.Facts{
 		Rule: r.Name, Kind: r.Kind, Key: st.key, Exe: st.subject.Exe, PID: st.subject.PID, PPID: st.subject.PPID,
 		Container: st.subject.Container, Host: st.subject.Host, Window: r.Window, For: r.For,
 	}
 	evidence := map[string]any{}
-	var cond bool
 	confidence := 1.0
 	switch r.Kind {
 	case rules.KindThreshold, rules.KindRatio:
-		cond = !stale && st.holding && st.lastTS.Sub(st.since) >= r.For
 		facts.Value = st.value
 		evidence[r.Metric] = st.value
 		evidence["threshold"] = r.Value
@@ -439,9 +475,8 @@ func (e *Engine) evaluate(r *ruleState, st *state, now time.Time, hostLow bool) 
 		if r.Kind == rules.KindRatio {
 			facts.Limit, facts.LimitName = st.limit, limitName(r.Of)
 			evidence["limit_bytes"] = st.limit
-			if hostLow && !stale {
+			if m.hostLow {
 				total, avail, _ := e.mem.Host()
-				cond = true
 				facts.Limit, facts.LimitName = total, "the host's memory"
 				facts.Value = st.rawValue() / total
 				evidence["host_memory_available_ratio"] = avail / total
@@ -450,37 +485,25 @@ func (e *Engine) evaluate(r *ruleState, st *state, now time.Time, hostLow bool) 
 			}
 		}
 	case rules.KindRate, rules.KindShortLived:
-		n := st.count(now, r.Window)
-		cond = float64(n) >= r.Threshold()
-		facts.Count, facts.Rate = n, float64(n)/r.Window.Seconds()
-		evidence["count"] = n
+		facts.Count, facts.Rate = m.count, float64(m.count)/r.Window.Seconds()
+		evidence["count"] = m.count
 		evidence["window_seconds"] = r.Window.Seconds()
 		evidence["rate_per_second"] = facts.Rate
 		evidence["threshold_count"] = r.Threshold()
 		if r.Kind == rules.KindShortLived {
 			evidence["max_lifetime_seconds"] = r.MaxLifetime.Seconds()
 		}
-		confidence = exceedance(float64(n), r.Threshold())
-		if n == 0 && !st.firing {
-			e.drop(st)
-			return nil
-		}
+		confidence = exceedance(float64(m.count), r.Threshold())
 	case rules.KindTrend:
-		fit, ok := fitTrend(st.samples)
-		span := time.Duration(0)
-		if ok {
-			span = fit.span
-		}
+		fit := m.fit
 		slopeMin := fit.slope * 60
-		cond = !stale && ok && span >= r.Window*49/50 && slopeMin >= r.MinSlopePerMinute &&
-			fit.r2 >= r.MinR2 && fit.growth >= r.MinGrowth
-		facts.Slope, facts.Growth, facts.R2, facts.Window = slopeMin, fit.growth, fit.r2, span
+		facts.Slope, facts.Growth, facts.R2, facts.Window = slopeMin, fit.growth, fit.r2, fit.span
 		facts.Value = fit.last
 		evidence[r.Metric] = fit.last
 		evidence["slope_per_minute"] = slopeMin
 		evidence["growth"] = fit.growth
 		evidence["r2"] = fit.r2
-		evidence["window_seconds"] = span.Seconds()
+		evidence["window_seconds"] = fit.span.Seconds()
 		evidence["samples"] = len(st.samples)
 		if limit, name, eta, ok := e.projection(st.subject, fit); ok {
 			facts.Limit, facts.LimitName, facts.ETA = limit, name, eta
@@ -489,32 +512,28 @@ func (e *Engine) evaluate(r *ruleState, st *state, now time.Time, hostLow bool) 
 		}
 		confidence = fit.r2
 	}
-
-	inc := e.step(r, st, cond, now, facts, evidence, confidence)
-	if stale && !st.firing {
-		e.drop(st)
-	}
-	return inc
+	return facts, evidence, confidence
 }
 
 // step moves one subject's incident through firing, repeats and resolve.
-func (e *Engine) step(r *ruleState, st *state, cond bool, now time.Time, facts rules.Facts, evidence map[string]any, confidence float64) *Incident {
+func (e *Engine) step(r *ruleState, st *state, cond bool, now time.Time, m measure) *Incident {
 	switch {
 	case cond && !st.firing:
 		st.firing, st.started, st.lastEmit = true, now, now
 		st.id = incidentID(r.Name, st.key, now)
-		return e.incident(r, st, Firing, now, facts, evidence, confidence, false)
+		return e.incident(r, st, Firing, now, m, false)
 	case cond && now.Sub(st.lastEmit) >= r.Cooldown:
 		st.lastEmit = now
-		return e.incident(r, st, Firing, now, facts, evidence, confidence, true)
+		return e.incident(r, st, Firing, now, m, true)
 	case !cond && st.firing:
 		st.firing = false
-		return e.incident(r, st, Resolved, now, facts, evidence, confidence, false)
+		return e.incident(r, st, Resolved, now, m, false)
 	}
 	return nil
 }
 
-func (e *Engine) incident(r *ruleState, st *state, state string, now time.Time, facts rules.Facts, evidence map[string]any, confidence float64, repeat bool) *Incident {
+func (e *Engine) incident(r *ruleState, st *state, state string, now time.Time, m measure, repeat bool) *Incident {
+	facts, evidence, confidence := e.describe(r, st, m)
 	summary, actions, err := r.Render(facts)
 	if err != nil {
 		summary = fmt.Sprintf("%s on %s (summary template failed: %v)", r.Name, st.key, err)
