@@ -130,7 +130,9 @@ func startChain(t *testing.T, cfg *Config) *incidentSink {
 	require.NoError(t, err)
 
 	host := componenttest.NewNopHost()
-	for _, c := range []interface{ Start(context.Context, component.Host) error }{lp, mp, lr, mr} {
+	for _, c := range []interface {
+		Start(context.Context, component.Host) error
+	}{lp, mp, lr, mr} {
 		require.NoError(t, c.Start(ctx, host))
 	}
 	t.Cleanup(func() {
