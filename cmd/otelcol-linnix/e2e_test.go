@@ -94,6 +94,14 @@ func TestDistribution(t *testing.T) {
 		}
 	})
 
+	t.Run("bad rule names the rule and field", func(t *testing.T) {
+		out, err := exec.Command(bin, "validate", "--config", exampleConfig,
+			"--config", "yaml:processors::incident::rules: [{name: spin, kind: thresholdish, summary: x}]").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), `rule \"spin\": kind: unknown kind \"thresholdish\"`) && !strings.Contains(string(out), `rule "spin": kind: unknown kind "thresholdish"`) {
+			t.Errorf("validate accepted a bad rule or did not name it: %v\n%s", err, out)
+		}
+	})
+
 	t.Run("lifecycle records reach the file exporter", func(t *testing.T) {
 		requireRoot(t)
 		testFileExport(t, bin)
