@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
 
@@ -29,6 +30,7 @@ func createDefaultConfig() component.Config {
 		EvaluationInterval: time.Second,
 		MaxTracked:         10000,
 		StaleAfter:         time.Minute,
+		LLM:                configoptional.Default(defaultLLMConfig()),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -17,8 +18,11 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/analyzer"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/engine"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/expr"
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/grounding"
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/llm"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/memsource"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/metadata"
 )
@@ -34,6 +38,9 @@ type incidentProcessor struct {
 	startErr            error
 
 	engine    *engine.Engine
+	analyzer  *analyzer.Analyzer // nil without an llm section
+	llmHTTP   *http.Client
+	grounding *grounding.Tracker // the analysis context, with analyzer
 	telemetry *metadata.TelemetryBuilder
 	hostName  string
 	now       func() time.Time
@@ -46,12 +53,12 @@ func newProcessor(set processor.Settings, cfg *Config, release func()) *incident
 }
 
 // Start builds the rules once for every pipeline sharing this processor.
-func (p *incidentProcessor) Start(_ context.Context, _ component.Host) error {
-	p.startOnce.Do(func() { p.startErr = p.start() })
+func (p *incidentProcessor) Start(ctx context.Context, host component.Host) error {
+	p.startOnce.Do(func() { p.startErr = p.start(ctx, host) })
 	return p.startErr
 }
 
-func (p *incidentProcessor) start() error {
+func (p *incidentProcessor) start(ctx context.Context, host component.Host) error {
 	if p.nextLogs == nil {
 		return errors.New("the incident processor emits incidents as logs: put it in a logs pipeline too (the same component ID in a metrics pipeline feeds it metrics)")
 	}
@@ -78,11 +85,59 @@ func (p *incidentProcessor) start() error {
 	); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	if p.cfg.LLM.HasValue() {
+		if err := p.startAnalysis(ctx, host); err != nil {
+			return err
+		}
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	p.done = make(chan struct{})
-	go p.evaluateLoop(ctx)
+	go p.evaluateLoop(loopCtx)
 	return nil
+}
+
+func (p *incidentProcessor) startAnalysis(ctx context.Context, host component.Host) error {
+	lc := p.cfg.LLM.Get()
+	hc, err := lc.ToClient(ctx, host.GetExtensions(), p.set.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("llm: %w", err)
+	}
+	p.llmHTTP = hc
+	client := llm.New(hc, llm.Options{
+		Endpoint: lc.Endpoint, Model: lc.Model, APIKey: string(lc.APIKey),
+		MaxTokens: lc.MaxTokens, Temperature: lc.Temperature,
+		RetryEnabled: lc.Retry.Enabled, RetryInitial: lc.Retry.InitialInterval, RetryMax: lc.Retry.MaxInterval,
+		BreakerFailures: lc.CircuitBreaker.Failures, BreakerOpenFor: lc.CircuitBreaker.OpenFor,
+	})
+	mem := &memsource.System{Root: "/"}
+	p.grounding = grounding.New(mem)
+	p.analyzer = analyzer.New(client, lc.maxWait(), lc.MaxConcurrency, lc.QueueSize, p.emitAnalysed, p.observeOutcome)
+	return nil
+}
+
+// emitAnalysed sends one incident with its analysis outcome; it runs on
+// analyzer goroutines, so it must not block on anything but the consumer.
+func (p *incidentProcessor) emitAnalysed(inc engine.Incident, out llm.Outcome) {
+	now := p.now()
+	ld := toLogs([]engine.Incident{inc}, p.hostName, p.set.BuildInfo.Version, now)
+	fillAnalysis(ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0), out, p.cfg.LLM.Get().Model)
+	p.deliver(context.Background(), ld, []engine.Incident{inc})
+}
+
+func (p *incidentProcessor) observeOutcome(out llm.Outcome) {
+	ctx := context.Background()
+	p.telemetry.LinnixLlmRequests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", out.Status)))
+	if out.Status != llm.StatusOK {
+		p.telemetry.LinnixLlmFailures.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", out.Reason)))
+	}
+	p.telemetry.LinnixLlmDuration.Record(ctx, out.Latency.Seconds())
+	if out.InputTokens > 0 {
+		p.telemetry.LinnixLlmTokens.Add(ctx, out.InputTokens, metric.WithAttributes(attribute.String("gen_ai.token.type", "input")))
+	}
+	if out.OutputTokens > 0 {
+		p.telemetry.LinnixLlmTokens.Add(ctx, out.OutputTokens, metric.WithAttributes(attribute.String("gen_ai.token.type", "output")))
+	}
 }
 
 func (p *incidentProcessor) buildEngine() (*engine.Engine, error) {
@@ -129,17 +184,30 @@ func (p *incidentProcessor) evaluate(ctx context.Context) {
 	if len(incidents) == 0 {
 		return
 	}
+	if p.analyzer != nil {
+		now := p.now()
+		for _, inc := range incidents {
+			p.analyzer.Handle(inc, func() []llm.Fact {
+				return llm.Facts(p.grounding.Input(inc, now, p.cfg.StaleAfter))
+			})
+		}
+		return
+	}
+	p.deliver(ctx, toLogs(incidents, p.hostName, p.set.BuildInfo.Version, p.now()), incidents)
+}
+
+func (p *incidentProcessor) deliver(ctx context.Context, ld plog.Logs, incidents []engine.Incident) {
 	for _, inc := range incidents {
 		p.telemetry.LinnixIncidents.Add(ctx, 1, metric.WithAttributes(
 			attribute.String("rule", inc.Rule), attribute.String("state", inc.State)))
 	}
-	ld := toLogs(incidents, p.hostName, p.set.BuildInfo.Version, p.now())
 	if err := p.nextLogs.ConsumeLogs(ctx, ld); err != nil {
 		p.set.Logger.Error("Incident records were refused downstream", zap.Int("incidents", len(incidents)), zap.Error(err))
 	}
 }
 
-// Shutdown stops evaluating; incidents not yet emitted are not synthesised.
+// Shutdown stops evaluating and emits every incident still held for its
+// analysis, without it.
 func (p *incidentProcessor) Shutdown(context.Context) error {
 	p.stopOnce.Do(func() {
 		defer p.release()
@@ -148,6 +216,10 @@ func (p *incidentProcessor) Shutdown(context.Context) error {
 		}
 		p.cancel()
 		<-p.done
+		if p.analyzer != nil {
+			p.analyzer.Shutdown()
+			p.llmHTTP.CloseIdleConnections()
+		}
 		p.telemetry.Shutdown()
 	})
 	return nil
@@ -162,6 +234,9 @@ func (*logsProcessor) Capabilities() consumer.Capabilities {
 // ConsumeLogs feeds lifecycle records to the rules and passes the input on.
 func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	p.engine.ObserveLogs(ctx, ld, p.now())
+	if p.grounding != nil {
+		p.grounding.ObserveLogs(ld)
+	}
 	if !p.cfg.Passthrough {
 		return nil
 	}
@@ -177,6 +252,9 @@ func (*metricsProcessor) Capabilities() consumer.Capabilities {
 // ConsumeMetrics feeds samples to the rules and passes the input on.
 func (p *metricsProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	p.engine.ObserveMetrics(ctx, md, p.now())
+	if p.grounding != nil {
+		p.grounding.ObserveMetrics(md, p.now())
+	}
 	if !p.cfg.Passthrough {
 		return nil
 	}

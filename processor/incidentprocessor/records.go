@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/engine"
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/llm"
 )
 
 const (
@@ -89,5 +90,41 @@ func fillRecord(lr plog.LogRecord, inc *engine.Incident, now time.Time) {
 		if kv[1] != "" {
 			a.PutStr(kv[0], kv[1])
 		}
+	}
+}
+
+// fillAnalysis adds the LLM analysis (or why there is none) to a record,
+// with the GenAI conventions' model and token attributes.
+func fillAnalysis(lr plog.LogRecord, out llm.Outcome, model string) {
+	a := lr.Attributes()
+	a.PutStr("incident.analysis.status", out.Status)
+	if out.Reason != "" {
+		a.PutStr("incident.analysis.reason", out.Reason)
+	}
+	if out.Latency > 0 {
+		a.PutDouble("incident.analysis.latency", out.Latency.Seconds())
+	}
+	if out.Status != llm.StatusSkipped {
+		a.PutStr("gen_ai.request.model", model)
+	}
+	if out.InputTokens > 0 || out.OutputTokens > 0 {
+		a.PutInt("gen_ai.usage.input_tokens", out.InputTokens)
+		a.PutInt("gen_ai.usage.output_tokens", out.OutputTokens)
+	}
+	an := out.Analysis
+	if an == nil {
+		return
+	}
+	a.PutStr("incident.analysis.class", an.Class)
+	a.PutDouble("incident.analysis.confidence", an.Confidence)
+	a.PutStr("incident.analysis.summary", an.Summary)
+	a.PutStr("incident.analysis.root_cause", an.RootCause)
+	acts := a.PutEmptySlice("incident.analysis.actions")
+	for _, s := range an.Actions {
+		acts.AppendEmpty().SetStr(s)
+	}
+	cited := a.PutEmptySlice("incident.analysis.cited_facts")
+	for _, s := range an.CitedFacts {
+		cited.AppendEmpty().SetStr(s)
 	}
 }

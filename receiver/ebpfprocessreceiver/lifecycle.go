@@ -20,7 +20,7 @@ import (
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/containerid"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
-	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/redact"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/redact"
 )
 
 // Event names of the records; no semantic convention defines process

@@ -32,6 +32,10 @@ type TelemetryBuilder struct {
 	LinnixIncidentsEvaluationDuration metric.Float64Histogram
 	LinnixIncidentsEvictions          metric.Int64ObservableCounter
 	LinnixIncidentsTracked            metric.Int64ObservableGauge
+	LinnixLlmDuration                 metric.Float64Histogram
+	LinnixLlmFailures                 metric.Int64Counter
+	LinnixLlmRequests                 metric.Int64Counter
+	LinnixLlmTokens                   metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -126,6 +130,31 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_linnix.incidents.tracked",
 		metric.WithDescription("Rule states currently tracked (one per rule and subject). [Alpha]"),
 		metric.WithUnit("{state}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LinnixLlmDuration, err = builder.meter.Float64Histogram(
+		"otelcol_linnix.llm.duration",
+		metric.WithDescription("Time an LLM analysis took, retries included. [Alpha]"),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries([]float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}...),
+	)
+	errs = errors.Join(errs, err)
+	builder.LinnixLlmFailures, err = builder.meter.Int64Counter(
+		"otelcol_linnix.llm.failures",
+		metric.WithDescription("LLM analyses that were not ok, by reason. [Alpha]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LinnixLlmRequests, err = builder.meter.Int64Counter(
+		"otelcol_linnix.llm.requests",
+		metric.WithDescription("LLM analyses, by outcome. [Alpha]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LinnixLlmTokens, err = builder.meter.Int64Counter(
+		"otelcol_linnix.llm.tokens",
+		metric.WithDescription("Tokens the LLM endpoint reported using. [Alpha]"),
+		metric.WithUnit("{token}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -30,6 +30,10 @@ func TestSetupTelemetry(t *testing.T) {
 	}))
 	tb.LinnixIncidents.Add(context.Background(), 1)
 	tb.LinnixIncidentsEvaluationDuration.Record(context.Background(), 1)
+	tb.LinnixLlmDuration.Record(context.Background(), 1)
+	tb.LinnixLlmFailures.Add(context.Background(), 1)
+	tb.LinnixLlmRequests.Add(context.Background(), 1)
+	tb.LinnixLlmTokens.Add(context.Background(), 1)
 	AssertEqualLinnixIncidents(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -40,6 +44,18 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualLinnixIncidentsTracked(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLinnixLlmDuration(t, testTel,
+		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreValue(),
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLinnixLlmFailures(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLinnixLlmRequests(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLinnixLlmTokens(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

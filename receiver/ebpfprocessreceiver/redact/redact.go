@@ -1,5 +1,7 @@
 // Package redact hides secret values in process command lines before they
-// leave the host.
+// leave the host. The receiver applies it to exported records (command_args:
+// redact); the incident processor applies it again to every command line it
+// puts in a prompt, whatever the receiver's setting.
 package redact
 
 import (

@@ -1,0 +1,229 @@
+// Package grounding keeps the little context an incident's analysis is
+// grounded in: the latest per-process CPU and memory, and the recent
+// lifecycle records, so that the prompt states measured facts only.
+package grounding
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/engine"
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/llm"
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/memsource"
+)
+
+const (
+	topN          = 5
+	recentRecords = 512
+	maxProcesses  = 20000
+	perSubject    = 6
+)
+
+type sample struct {
+	exe     string
+	cores   float64
+	rss     float64
+	updated time.Time
+}
+
+// Tracker is safe for concurrent use.
+type Tracker struct {
+	mem memsource.Source
+
+	mu     sync.Mutex
+	procs  map[int64]*sample
+	recent []llm.Lifecycle // ring
+	next   int
+}
+
+// New returns an empty tracker.
+func New(mem memsource.Source) *Tracker {
+	return &Tracker{mem: mem, procs: map[int64]*sample{}, recent: make([]llm.Lifecycle, 0, recentRecords)}
+}
+
+// ObserveMetrics keeps each process's latest CPU cores and resident memory.
+func (t *Tracker) ObserveMetrics(md pmetric.Metrics, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := 0; i < md.ResourceMetrics().Len(); i++ {
+		rm := md.ResourceMetrics().At(i)
+		attrs := rm.Resource().Attributes()
+		pid := intAttr(attrs, "process.pid")
+		if pid == 0 {
+			continue
+		}
+		s := t.procs[pid]
+		if s == nil {
+			if len(t.procs) >= maxProcesses {
+				continue
+			}
+			s = &sample{}
+			t.procs[pid] = s
+		}
+		if v, ok := attrs.Get("process.executable.name"); ok {
+			s.exe = v.AsString()
+		}
+		s.updated = now
+		for j := 0; j < rm.ScopeMetrics().Len(); j++ {
+			ms := rm.ScopeMetrics().At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				m := ms.At(k)
+				switch m.Name() {
+				case "linnix.process.cpu.cores":
+					s.cores = lastValue(m)
+				case "process.memory.usage":
+					s.rss = lastValue(m)
+				}
+			}
+		}
+	}
+}
+
+// ObserveLogs keeps the most recent lifecycle records.
+func (t *Tracker) ObserveLogs(ld plog.Logs) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		sls := ld.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				var event string
+				switch lr.EventName() {
+				case "linnix.process.fork":
+					event = "fork"
+				case "linnix.process.exec":
+					event = "exec"
+				case "linnix.process.exit":
+					event = "exit"
+				default:
+					continue
+				}
+				a := lr.Attributes()
+				rec := llm.Lifecycle{At: lr.Timestamp().AsTime(), Event: event, PID: intAttr(a, "process.pid"), PPID: intAttr(a, "process.parent_pid")}
+				if v, ok := a.Get("process.executable.name"); ok {
+					rec.Exe = v.AsString()
+				}
+				if v, ok := a.Get("process.command_args"); ok && v.Type() == pcommon.ValueTypeSlice && event == "exec" {
+					for _, x := range v.Slice().AsRaw() {
+						s, _ := x.(string)
+						rec.Args = append(rec.Args, s)
+					}
+				}
+				if v, ok := a.Get("process.exit.code"); ok && event == "exit" {
+					code := v.Int()
+					rec.ExitCode = &code
+				}
+				if event == "exit" {
+					delete(t.procs, rec.PID)
+				}
+				if len(t.recent) < recentRecords {
+					t.recent = append(t.recent, rec)
+				} else {
+					t.recent[t.next] = rec
+				}
+				t.next = (t.next + 1) % recentRecords
+			}
+		}
+	}
+}
+
+// Input gathers what an incident's prompt may say.
+func (t *Tracker) Input(inc engine.Incident, now time.Time, staleAfter time.Duration) llm.Input {
+	in := llm.Input{Rule: inc.Rule, Kind: inc.Kind, Severity: inc.Severity, Summary: inc.Summary, Evidence: inc.Evidence}
+	s := inc.Subject
+	for _, kv := range []llm.KV{
+		{Key: "process.pid", Value: num(s.PID)},
+		{Key: "process.parent_pid", Value: num(s.PPID)},
+		{Key: "process.executable.name", Value: s.Exe},
+		{Key: "process.executable.path", Value: s.ExePath},
+		{Key: "container.id", Value: s.Container},
+		{Key: "process.linux.cgroup", Value: s.Cgroup},
+		{Key: "host.name", Value: s.Host},
+	} {
+		if kv.Value != "" {
+			in.Subject = append(in.Subject, kv)
+		}
+	}
+	if t.mem != nil {
+		in.HostMemoryTotal, in.HostMemoryAvailable, _ = t.mem.Host()
+	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var live []llm.Process
+	for pid, p := range t.procs {
+		if now.Sub(p.updated) <= staleAfter {
+			live = append(live, llm.Process{PID: pid, Exe: p.exe, Cores: p.cores, RSS: p.rss})
+		}
+	}
+	slices.SortFunc(live, func(a, b llm.Process) int { return cmp.Or(cmp.Compare(b.Cores, a.Cores), cmp.Compare(a.PID, b.PID)) })
+	in.TopCPU = slices.Clone(live[:min(topN, len(live))])
+	slices.SortFunc(live, func(a, b llm.Process) int { return cmp.Or(cmp.Compare(b.RSS, a.RSS), cmp.Compare(a.PID, b.PID)) })
+	in.TopMemory = slices.Clone(live[:min(topN, len(live))])
+
+	// The latest records of the subject and of its parent, oldest first.
+	var mine []llm.Lifecycle
+	for i := 0; i < len(t.recent) && len(mine) < perSubject; i++ {
+		idx := (t.next - 1 - i + 2*recentRecords) % recentRecords
+		if idx >= len(t.recent) {
+			continue
+		}
+		r := t.recent[idx]
+		if s.PID != 0 && (r.PID == s.PID || r.PID == s.PPID || r.PPID == s.PID) {
+			mine = append(mine, r)
+		}
+	}
+	slices.Reverse(mine)
+	in.Lifecycle = mine
+	return in
+}
+
+func num(v int64) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func intAttr(m pcommon.Map, k string) int64 {
+	v, ok := m.Get(k)
+	if !ok {
+		return 0
+	}
+	if v.Type() == pcommon.ValueTypeInt {
+		return v.Int()
+	}
+	n, _ := strconv.ParseInt(v.AsString(), 10, 64)
+	return n
+}
+
+func lastValue(m pmetric.Metric) float64 {
+	var dps pmetric.NumberDataPointSlice
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		dps = m.Gauge().DataPoints()
+	case pmetric.MetricTypeSum:
+		dps = m.Sum().DataPoints()
+	default:
+		return 0
+	}
+	var v float64
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
+			v += float64(dp.IntValue())
+		} else {
+			v += dp.DoubleValue()
+		}
+	}
+	return v
+}
