@@ -13,6 +13,8 @@ DIST := cmd/otelcol-linnix
 BIN := bin/otelcol-linnix
 CONFIG ?= examples/default.yaml
 APT_PACKAGES := clang llvm libbpf-dev bpftool
+# The local inference engine of the LLM integration test (node-llama-cpp).
+ENGINE_DIR := processor/incidentprocessor/internal/llm/testdata/server
 # Files that `make generate` writes; check-generate compares them before and after.
 GENERATED = bpf/process_*_bpfel.go bpf/process_*_bpfel.o \
 	$$(find receiver processor exporter -path '*/internal/metadata/*' -o -name 'generated_*_test.go' -o -name documentation.md 2>/dev/null) \
@@ -46,15 +48,18 @@ e2e:
 fuzz:
 	$(GO) test ./bpf -run '^$$' -fuzz FuzzDecode -fuzztime 60s
 
-## deps: Debian packages for BPF code generation, and the collector builder
+## deps: Debian packages for BPF code generation, the collector builder, and
+## the LLM test engine's npm packages
 deps:
 	@missing=""; for c in clang llvm-strip bpftool; do command -v $$c >/dev/null || missing=1; done; \
 	[ -f /usr/include/bpf/bpf_helpers.h ] || missing=1; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
 	fi
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm)
 	@[ -x $(BUILDER) ] && $(BUILDER) version 2>/dev/null | grep -q $(BUILDER_VERSION:v%=%) || \
 		$(GO) install go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VERSION)
+	@[ -d $(ENGINE_DIR)/node_modules/node-llama-cpp ] || (cd $(ENGINE_DIR) && npm ci --omit=optional --no-audit --no-fund)
 
 ## generate: bpf2go, mdatagen and the builder's sources, all committed
 generate: distribution

@@ -46,6 +46,7 @@ func IsSecretName(name string) bool {
 //	--token hunter2         → --token ***
 //	DB_PASSWORD=hunter2     → DB_PASSWORD=***
 //	https://u:pw@host/path  → https://u:***@host/path
+//	-Ddb.url=jdbc://u:pw@h  → -Ddb.url=jdbc://u:***@h
 //
 // args itself is not modified.
 func Args(args []string) []string {
@@ -59,9 +60,12 @@ func Args(args []string) []string {
 		}
 		maskNext = false
 		out[i] = a
-		if name, _, ok := strings.Cut(a, "="); ok {
-			if IsSecretName(strings.TrimLeft(name, "-")) {
+		if name, value, ok := strings.Cut(a, "="); ok {
+			switch {
+			case IsSecretName(strings.TrimLeft(name, "-")):
 				out[i] = name + "=" + Mask
+			case strings.Contains(value, "://"):
+				out[i] = name + "=" + redactURL(value)
 			}
 			continue
 		}

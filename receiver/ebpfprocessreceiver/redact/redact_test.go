@@ -16,6 +16,7 @@ func TestArgs(t *testing.T) {
 		{[]string{"curl", "-H", "Authorization=Bearer z"}, []string{"curl", "-H", "Authorization=***"}},
 		{[]string{"psql", "postgres://app:s3cret@db:5432/x"}, []string{"psql", "postgres://app:***@db:5432/x"}},
 		{[]string{"git", "clone", "https://github.com/a/b"}, []string{"git", "clone", "https://github.com/a/b"}},
+		{[]string{"java", "-Ddb.url=postgres://app:pw@db/x", "--uri=redis://h:6379"}, []string{"java", "-Ddb.url=postgres://app:***@db/x", "--uri=redis://h:6379"}},
 		{[]string{"ssh", "--private-key=/k", "--client-secret", "v"}, []string{"ssh", "--private-key=***", "--client-secret", "***"}},
 		{[]string{"app", "--level=debug", "plain"}, []string{"app", "--level=debug", "plain"}},
 		{nil, []string{}},
