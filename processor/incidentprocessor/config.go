@@ -109,31 +109,31 @@ func (c *LLMConfig) maxWait() time.Duration {
 func (c *LLMConfig) Validate() error {
 	var errs []error
 	if u, err := url.Parse(c.Endpoint); c.Endpoint == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("llm.endpoint: must be an http(s) base URL such as http://127.0.0.1:8080/v1, got %q", c.Endpoint))
+		errs = append(errs, fmt.Errorf("endpoint: must be an http(s) base URL such as http://127.0.0.1:8080/v1, got %q", c.Endpoint))
 	}
 	if c.Model == "" {
-		errs = append(errs, errors.New("llm.model: missing: the model name the endpoint serves"))
+		errs = append(errs, errors.New("model: missing: the model name the endpoint serves"))
 	}
 	if c.Timeout <= 0 {
-		errs = append(errs, fmt.Errorf("llm.timeout: must be positive, got %v", c.Timeout))
+		errs = append(errs, fmt.Errorf("timeout: must be positive, got %v", c.Timeout))
 	}
 	if c.MaxWait < 0 {
-		errs = append(errs, fmt.Errorf("llm.max_wait: must not be negative, got %v", c.MaxWait))
+		errs = append(errs, fmt.Errorf("max_wait: must not be negative, got %v", c.MaxWait))
 	}
 	if c.MaxConcurrency < 1 {
-		errs = append(errs, fmt.Errorf("llm.max_concurrency: must be at least 1, got %d", c.MaxConcurrency))
+		errs = append(errs, fmt.Errorf("max_concurrency: must be at least 1, got %d", c.MaxConcurrency))
 	}
 	if c.QueueSize < 1 {
-		errs = append(errs, fmt.Errorf("llm.queue_size: must be at least 1, got %d", c.QueueSize))
+		errs = append(errs, fmt.Errorf("queue_size: must be at least 1, got %d", c.QueueSize))
 	}
 	if c.MaxTokens < 0 {
-		errs = append(errs, fmt.Errorf("llm.max_tokens: must not be negative, got %d", c.MaxTokens))
+		errs = append(errs, fmt.Errorf("max_tokens: must not be negative, got %d", c.MaxTokens))
 	}
 	if c.Temperature < 0 || c.Temperature > 2 {
-		errs = append(errs, fmt.Errorf("llm.temperature: must be between 0 and 2, got %v", c.Temperature))
+		errs = append(errs, fmt.Errorf("temperature: must be between 0 and 2, got %v", c.Temperature))
 	}
 	if c.CircuitBreaker.Failures < 0 || c.CircuitBreaker.OpenFor < 0 {
-		errs = append(errs, errors.New("llm.circuit_breaker: failures and open_for must not be negative"))
+		errs = append(errs, errors.New("circuit_breaker: failures and open_for must not be negative"))
 	}
 	return errors.Join(errs...)
 }

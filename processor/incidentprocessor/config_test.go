@@ -50,6 +50,33 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, time.Minute, rs[1].For)
 }
 
+func TestLLMConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.False(t, cfg.LLM.HasValue(), "off unless configured")
+
+	cfg, err = loadConfig(t, "llm")
+	require.NoError(t, err)
+	require.True(t, cfg.LLM.HasValue())
+	lc := cfg.LLM.Get()
+	assert.Equal(t, "http://127.0.0.1:8080/v1", lc.Endpoint)
+	assert.Equal(t, "linnix", lc.Model)
+	assert.Equal(t, "secret-key", string(lc.APIKey))
+	assert.Equal(t, 10*time.Second, lc.Timeout, "default timeout")
+	assert.Equal(t, 5*time.Second, lc.maxWait())
+	assert.Equal(t, 2, lc.MaxConcurrency)
+	assert.Equal(t, 64, lc.QueueSize)
+	assert.True(t, lc.Retry.Enabled)
+	assert.Equal(t, 5, lc.CircuitBreaker.Failures)
+	assert.Len(t, lc.Headers, 1)
+
+	_, err = loadConfig(t, "bad_llm")
+	require.Error(t, err)
+	for _, want := range []string{"endpoint: must be an http(s) base URL", "model: missing", "max_concurrency: must be at least 1", "temperature: must be between 0 and 2"} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
 func TestBadConfigsNameRuleAndField(t *testing.T) {
 	for name, want := range map[string]string{
 		"bad_kind":      `rule "spin": kind: unknown kind "thresholdish"`,
