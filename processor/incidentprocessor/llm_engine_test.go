@@ -50,7 +50,7 @@ func startEngine(t *testing.T) string {
 
 	cmd := exec.Command("node", "server.mjs", "--model", model, "--port", "0", "--threads", "1")
 	cmd.Dir = engineDir
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -78,7 +78,9 @@ func startEngine(t *testing.T) string {
 	}()
 	select {
 	case base, ok := <-ready:
-		require.True(t, ok, "engine exited before listening: %s", stderr.String())
+		if !ok {
+			t.Fatalf("engine exited before listening: %s", stderr.String())
+		}
 		return base
 	case <-time.After(60 * time.Second):
 		t.Fatalf("engine did not start within 60s: %s", stderr.String())
@@ -92,6 +94,24 @@ func requireInCI(t *testing.T, format string, args ...any) {
 		t.Fatalf(format, args...)
 	}
 	t.Skipf(format, args...)
+}
+
+// syncBuffer collects a child's output while the test may read it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // recorder is a reverse proxy that keeps every request body.

@@ -85,9 +85,10 @@ func (a *Analyzer) Handle(inc engine.Incident, facts func() []llm.Fact) {
 		}
 		a.entries[inc.ID] = &entry{}
 		j := &job{inc: inc, facts: facts(), deadline: time.Now().Add(a.maxWait)}
+		// The timer is set under a.mu, which finish takes before reading it.
+		j.timer = time.AfterFunc(a.maxWait, func() { a.finish(j, llm.Outcome{Status: llm.StatusTimeout, Reason: "max_wait"}) })
 		select {
 		case a.queue <- j:
-			j.timer = time.AfterFunc(a.maxWait, func() { a.finish(j, llm.Outcome{Status: llm.StatusTimeout, Reason: "max_wait"}) })
 			a.mu.Unlock()
 		default:
 			a.mu.Unlock()
@@ -154,10 +155,10 @@ func (a *Analyzer) work() {
 // that comes after the deadline still serves the repeats and the resolve.
 func (a *Analyzer) finish(j *job, out llm.Outcome) {
 	j.once.Do(func() {
+		a.mu.Lock()
 		if j.timer != nil {
 			j.timer.Stop()
 		}
-		a.mu.Lock()
 		e := a.entries[j.inc.ID]
 		var waiting []engine.Incident
 		if e != nil {
