@@ -226,7 +226,7 @@ func missingCapabilities() []string {
 }
 
 // exitHasGroupDead reports whether sched_process_exit carries the group_dead
-// argument (Linux 6.16+); older kernels fall back to the leader's exit.
+// argument (Linux 6.16+); older kernels read signal->live instead.
 func exitHasGroupDead(kernel *btf.Spec) bool {
 	var td *btf.Typedef
 	if err := kernel.TypeByName("btf_trace_sched_process_exit", &td); err != nil {

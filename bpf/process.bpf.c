@@ -106,7 +106,10 @@ struct scratch {
 const volatile __u32 argv_max = 4096;
 const volatile bool include_threads = false;
 // Kernels since 6.16 pass group_dead to sched_process_exit; older ones do
-// not, and reading a second argument there would fail verification.
+// not, and reading a second argument there would fail verification. There,
+// the thread that takes signal->live to zero (do_exit decrements it before
+// the tracepoint) is the group's last; two threads exiting at once may both
+// see zero, and user space drops the second record.
 const volatile bool exit_has_group_dead = false;
 // Which v1 hierarchy to read on hosts whose processes all sit at the v2 root
 // (hybrid mode): 0 disables the fallback.
@@ -203,6 +206,8 @@ static __always_inline void fill_common(struct event_hdr *h, __u32 type, struct 
 	h->euid = BPF_CORE_READ(task, cred, euid.val);
 	h->gid = BPF_CORE_READ(task, cred, gid.val);
 	h->egid = BPF_CORE_READ(task, cred, egid.val);
+	h->cgroup_id = 0;
+	h->cgroup_hierarchy = 0;
 	h->exit_code = 0;
 	h->flags = 0;
 	h->filename_len = 0;
@@ -344,7 +349,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	if (exit_has_group_dead)
 		last = (bool)ctx[1];
 	else
-		last = BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid);
+		last = BPF_CORE_READ(task, signal, live.counter) == 0;
 	bool thread = !last;
 	if (thread && !include_threads)
 		return 0;

@@ -46,7 +46,22 @@ type lifecycle struct {
 	// metrics, when the receiver is in a metrics pipeline, is told of forks
 	// and exits between two samples.
 	metrics *collector
+	// born converts creation times. Its offset is taken once, at start, so
+	// that process.creation.time, part of a process's identity, is the same
+	// string in every record and sample of that process.
+	born wallClock
+	// exited remembers recent exits: on kernels without group_dead two
+	// threads may both report their group's exit.
+	exited map[uint32]uint64
 }
+
+// createdAt formats a process's creation time for process.creation.time.
+func (c wallClock) createdAt(start uint64) string {
+	return c.ts(start).AsTime().UTC().Format(time.RFC3339Nano)
+}
+
+// maxRecentExits bounds the exit de-duplication memory.
+const maxRecentExits = 4096
 
 // collectArgs applies the command_args policy.
 func (l *lifecycle) collectArgs(args []string) []string {
@@ -79,7 +94,7 @@ func (c wallClock) ts(boot uint64) pcommon.Timestamp {
 // of events, for a receiver that is in no logs pipeline.
 func (l *lifecycle) trackAll(events []*bpf.Event) {
 	for _, e := range events {
-		l.track(e)
+		_, _ = l.track(e)
 	}
 }
 
@@ -98,7 +113,10 @@ func (l *lifecycle) toLogs(events []*bpf.Event, clock wallClock) (plog.Logs, int
 	records.EnsureCapacity(len(events))
 	observed := pcommon.NewTimestampFromTime(time.Now())
 	for _, e := range events {
-		info := l.track(e)
+		info, keep := l.track(e)
+		if !keep {
+			continue
+		}
 		exeName := path.Base(info.ExePath)
 		if info.ExePath == "" {
 			exeName = e.Comm
@@ -116,8 +134,9 @@ func (l *lifecycle) toLogs(events []*bpf.Event, clock wallClock) (plog.Logs, int
 	return ld, records.Len()
 }
 
-// track updates the process table and returns what is known of the process.
-func (l *lifecycle) track(e *bpf.Event) proctable.Info {
+// track updates the process table and returns what is known of the process,
+// and false for a duplicate exit record, which is dropped.
+func (l *lifecycle) track(e *bpf.Event) (proctable.Info, bool) {
 	switch e.Type {
 	case bpf.EventExec:
 		exe := e.Filename
@@ -135,12 +154,12 @@ func (l *lifecycle) track(e *bpf.Event) proctable.Info {
 			CgroupLine:    cgroupLine(e),
 		}
 		l.table.Put(e.PID, info)
-		return info
+		return info, true
 	case bpf.EventFork:
 		// A forked child runs its parent's image until it execs.
 		info, _ := l.table.Lookup(e.PPID)
 		if e.IsThread() {
-			return info
+			return info, true
 		}
 		info.StartTime, info.Coarse = e.StartTime, false
 		info.CgroupPath, info.CgroupLine = e.CgroupPath, cgroupLine(e)
@@ -148,19 +167,26 @@ func (l *lifecycle) track(e *bpf.Event) proctable.Info {
 		if l.metrics != nil {
 			l.metrics.noteFork()
 		}
-		return info
+		return info, true
 	default: // exit
 		info, ok := l.table.Get(e.PID, e.StartTime)
 		if e.IsThread() {
-			return info
+			return info, true
 		}
+		if start, seen := l.exited[e.PID]; seen && start == e.StartTime {
+			return info, false
+		}
+		if len(l.exited) >= maxRecentExits {
+			clear(l.exited)
+		}
+		l.exited[e.PID] = e.StartTime
 		if ok {
 			l.table.Remove(e.PID)
 		}
 		if l.metrics != nil {
 			l.metrics.noteExit(e, info)
 		}
-		return info
+		return info, true
 	}
 }
 
@@ -188,7 +214,7 @@ func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, e
 	attrs.PutInt("process.real_user.id", int64(e.UID))
 	attrs.PutInt("process.group.id", int64(e.EGID))
 	attrs.PutInt("process.real_group.id", int64(e.GID))
-	attrs.PutStr("process.creation.time", clock.ts(e.StartTime).AsTime().UTC().Format(time.RFC3339Nano))
+	attrs.PutStr("process.creation.time", l.born.createdAt(e.StartTime))
 	attrs.PutStr("process.linux.cgroup", cgroupLine(e))
 	attrs.PutInt("linnix.cgroup.id", int64(e.CgroupID))
 	if id := containerid.FromCgroupPath(e.CgroupPath); id != "" {

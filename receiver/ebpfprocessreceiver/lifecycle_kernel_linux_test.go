@@ -50,6 +50,15 @@ func TestLifecycleRecordsOfRealProcesses(t *testing.T) {
 		return true
 	}, 15*time.Second, 50*time.Millisecond, "fork, exec and exit of every child")
 
+	// A process's identity is pid + creation time: the same string in all
+	// of its records.
+	for pid, recs := range got {
+		created := recs[eventNameFork].attrs["process.creation.time"]
+		for name, r := range recs {
+			assert.Equal(t, created, r.attrs["process.creation.time"], "creation time of %d in %s", pid, name)
+		}
+	}
+
 	me := int64(os.Getpid())
 	cgroups, err := os.ReadFile("/proc/self/cgroup")
 	require.NoError(t, err)

@@ -69,6 +69,7 @@ type collector struct {
 	filter   *procfilter.Filter
 	mb       *metadata.MetricsBuilder
 	hostName string
+	born     wallClock // shared with the logs, see lifecycle.born
 	numCPU   float64
 	pageSize uint64
 	started  pcommon.Timestamp
@@ -87,7 +88,7 @@ type collector struct {
 	cands      []candidate
 }
 
-func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *proctable.Table, filter *procfilter.Filter, host string) *collector {
+func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *proctable.Table, filter *procfilter.Filter, host string, born wallClock) *collector {
 	return &collector{
 		cfg:      cfg,
 		probe:    probe,
@@ -95,6 +96,7 @@ func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *p
 		filter:   filter,
 		mb:       metadata.NewMetricsBuilder(cfg.MetricsBuilderConfig, set),
 		hostName: host,
+		born:     born,
 		numCPU:   float64(onlineCPUs()),
 		pageSize: uint64(os.Getpagesize()),
 		started:  pcommon.NewTimestampFromTime(time.Now()),
@@ -152,7 +154,7 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 		if m, ok := c.prev[p.PID]; ok && m.start == p.StartTime {
 			mark.created = m.created
 		} else {
-			mark.created = clock.ts(p.StartTime).AsTime().UTC().Format(time.RFC3339Nano)
+			mark.created = c.born.createdAt(p.StartTime)
 		}
 		next[p.PID] = mark
 		if start, ok := gone[p.PID]; ok && start == p.StartTime {
@@ -169,7 +171,7 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 	for i := range exited {
 		e := &exited[i]
 		cd := candidate{exited: e, pid: e.pid, start: e.start, at: e.at, info: e.info, exeName: exeName(e.info, e.comm),
-			created: clock.ts(e.start).AsTime().UTC().Format(time.RFC3339Nano)}
+			created: c.born.createdAt(e.start)}
 		c.rate(&cd, cpuMark{total: e.total, user: e.user, sys: e.sys})
 		if c.keep(&cd, e.euid) {
 			cands = append(cands, cd)
@@ -305,7 +307,7 @@ func (c *collector) record(cd candidate, clock wallClock, now uint64) {
 			rb.SetContainerID(id)
 		}
 	}
-	mb.EmitForResource(metadata.WithResource(rb.Emit()), metadata.WithStartTimeOverride(clock.ts(cd.start)))
+	mb.EmitForResource(metadata.WithResource(rb.Emit()), metadata.WithStartTimeOverride(c.born.ts(cd.start)))
 }
 
 // owner resolves a uid to its user name, caching the answer; unknown ids

@@ -95,6 +95,8 @@ func (r *ebpfReceiver) start() error {
 		exePath: func(pid uint32) string {
 			return proctable.ExePath("/proc/" + strconv.FormatUint(uint64(pid), 10))
 		},
+		born:   newWallClock(),
+		exited: map[uint32]uint64{},
 	}
 	r.telemetry, err = metadata.NewTelemetryBuilder(r.set.TelemetrySettings)
 	if err != nil {
@@ -117,10 +119,11 @@ func (r *ebpfReceiver) start() error {
 		}),
 	); err != nil {
 		_ = r.probe.Close()
+		r.probe = nil // nothing runs: Shutdown has nothing to stop
 		return err
 	}
 	if r.metrics != nil {
-		r.coll = newCollector(r.cfg, r.set, r.probe, r.lc.table, filter, host)
+		r.coll = newCollector(r.cfg, r.set, r.probe, r.lc.table, filter, host, r.lc.born)
 		r.lc.metrics = r.coll
 	}
 
