@@ -132,6 +132,9 @@ func (c *LLMConfig) Validate() error {
 	if c.Temperature < 0 || c.Temperature > 2 {
 		errs = append(errs, fmt.Errorf("temperature: must be between 0 and 2, got %v", c.Temperature))
 	}
+	if c.Retry.Enabled && (c.Retry.InitialInterval <= 0 || c.Retry.MaxInterval < c.Retry.InitialInterval) {
+		errs = append(errs, fmt.Errorf("retry: initial_interval must be positive and max_interval at least as long, got %v and %v", c.Retry.InitialInterval, c.Retry.MaxInterval))
+	}
 	if c.CircuitBreaker.Failures < 0 || c.CircuitBreaker.OpenFor < 0 {
 		errs = append(errs, errors.New("circuit_breaker: failures and open_for must not be negative"))
 	}

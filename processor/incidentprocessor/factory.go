@@ -58,12 +58,15 @@ func instance(set processor.Settings, cfg *Config) *incidentProcessor {
 
 func createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
 	p := instance(set, cfg.(*Config))
-	p.nextLogs = next
-	return &logsProcessor{p}, nil
+	// Incidents go to the first logs pipeline the processor is in; each
+	// pipeline's own data passes through to that pipeline.
+	if p.nextLogs == nil {
+		p.nextLogs = next
+	}
+	return &logsProcessor{incidentProcessor: p, next: next}, nil
 }
 
 func createMetrics(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
 	p := instance(set, cfg.(*Config))
-	p.nextMetrics = next
-	return &metricsProcessor{p}, nil
+	return &metricsProcessor{incidentProcessor: p, next: next}, nil
 }

@@ -31,8 +31,7 @@ type incidentProcessor struct {
 	cfg         *Config
 	set         processor.Settings
 	release     func()
-	nextLogs    consumer.Logs
-	nextMetrics consumer.Metrics
+	nextLogs    consumer.Logs // where incidents go
 
 	startOnce, stopOnce sync.Once
 	startErr            error
@@ -225,7 +224,10 @@ func (p *incidentProcessor) Shutdown(context.Context) error {
 	return nil
 }
 
-type logsProcessor struct{ *incidentProcessor }
+type logsProcessor struct {
+	*incidentProcessor
+	next consumer.Logs
+}
 
 func (*logsProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
@@ -240,10 +242,13 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if !p.cfg.Passthrough {
 		return nil
 	}
-	return p.nextLogs.ConsumeLogs(ctx, ld)
+	return p.next.ConsumeLogs(ctx, ld)
 }
 
-type metricsProcessor struct{ *incidentProcessor }
+type metricsProcessor struct {
+	*incidentProcessor
+	next consumer.Metrics
+}
 
 func (*metricsProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
@@ -258,5 +263,5 @@ func (p *metricsProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metric
 	if !p.cfg.Passthrough {
 		return nil
 	}
-	return p.nextMetrics.ConsumeMetrics(ctx, md)
+	return p.next.ConsumeMetrics(ctx, md)
 }

@@ -167,3 +167,20 @@ func TestMetricsPipelineAloneFailsToStart(t *testing.T) {
 	assert.Contains(t, err.Error(), "put it in a logs pipeline")
 	require.NoError(t, mp.Shutdown(context.Background()))
 }
+
+func TestEachPipelineKeepsItsOwnData(t *testing.T) {
+	cfg := spinConfig()
+	set := processortest.NewNopSettings(metadata.Type)
+	a, b := new(consumertest.LogsSink), new(consumertest.LogsSink)
+	pa, err := NewFactory().CreateLogs(context.Background(), set, cfg, a)
+	require.NoError(t, err)
+	pb, err := NewFactory().CreateLogs(context.Background(), set, cfg, b)
+	require.NoError(t, err)
+	require.NoError(t, pa.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, pa.Shutdown(context.Background())) })
+	require.NoError(t, pa.ConsumeLogs(context.Background(), plog.NewLogs()))
+	require.NoError(t, pb.ConsumeLogs(context.Background(), plog.NewLogs()))
+	require.NoError(t, pb.ConsumeLogs(context.Background(), plog.NewLogs()))
+	assert.Len(t, a.AllLogs(), 1)
+	assert.Len(t, b.AllLogs(), 2)
+}

@@ -5,22 +5,30 @@
 package redact
 
 import (
-	"net/url"
+	"regexp"
 	"strings"
 )
 
 // Mask replaces every secret value.
 const Mask = "***"
 
-// secretWords are matched against a flag or variable name after lowering
-// and dropping '-', '_' and '.', so API_KEY, api-key and apiKey all match.
+// secretWords are matched against a flag, variable or header name after
+// lowering and dropping '-', '_' and '.', so API_KEY, api-key and apiKey
+// all match.
 var secretWords = []string{
 	"password", "passwd", "token", "secret", "apikey", "auth",
 	"authorization", "credential", "privatekey",
 }
 
-// IsSecretName reports whether a flag or variable name looks like it holds
-// a secret.
+// userFlags take "user:password" (curl -u, --user).
+var userFlags = map[string]bool{"-u": true, "--user": true, "--proxy-user": true}
+
+// urlUserinfo finds the password of scheme://user:password@ anywhere in an
+// argument, also inside jdbc:… URLs and values that do not parse as URLs.
+var urlUserinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[^@/\s]+@`)
+
+// IsSecretName reports whether a flag, variable or header name looks like it
+// holds a secret.
 func IsSecretName(name string) bool {
 	n := strings.Map(func(r rune) rune {
 		switch r {
@@ -42,54 +50,59 @@ func IsSecretName(name string) bool {
 
 // Args returns a copy of args with secret values masked:
 //
-//	--password=hunter2      → --password=***
-//	--token hunter2         → --token ***
-//	DB_PASSWORD=hunter2     → DB_PASSWORD=***
-//	https://u:pw@host/path  → https://u:***@host/path
-//	-Ddb.url=jdbc://u:pw@h  → -Ddb.url=jdbc://u:***@h
+//	--password=hunter2            → --password=***
+//	--token hunter2               → --token ***
+//	DB_PASSWORD=hunter2           → DB_PASSWORD=***
+//	"Authorization: Bearer x"     → "Authorization: ***"
+//	-u user:pw                    → -u user:***
+//	https://u:pw@host/path        → https://u:***@host/path
+//	-Ddb.url=jdbc:pg://u:pw@h     → -Ddb.url=jdbc:pg://u:***@h
 //
 // args itself is not modified.
 func Args(args []string) []string {
 	out := make([]string, len(args))
-	maskNext := false
+	var next func(string) string // how to mask the argument after a flag
 	for i, a := range args {
-		if maskNext && !strings.HasPrefix(a, "-") {
-			out[i] = Mask
-			maskNext = false
+		if next != nil {
+			out[i], next = next(a), nil
 			continue
 		}
-		maskNext = false
-		out[i] = a
-		if name, value, ok := strings.Cut(a, "="); ok {
-			switch {
-			case IsSecretName(strings.TrimLeft(name, "-")):
+		out[i] = maskURLs(a)
+		if name, _, ok := strings.Cut(a, "="); ok && !strings.Contains(name, " ") {
+			if IsSecretName(strings.TrimLeft(name, "-")) {
 				out[i] = name + "=" + Mask
-			case strings.Contains(value, "://"):
-				out[i] = name + "=" + redactURL(value)
 			}
 			continue
 		}
-		if strings.HasPrefix(a, "-") && IsSecretName(strings.TrimLeft(a, "-")) {
-			maskNext = true
+		if name, _, ok := strings.Cut(a, ":"); ok && !strings.ContainsAny(name, " /") && IsSecretName(name) {
+			out[i] = name + ": " + Mask // a header: "Authorization: Bearer …"
 			continue
 		}
-		if strings.Contains(a, "://") {
-			out[i] = redactURL(a)
+		switch {
+		case userFlags[a]:
+			next = func(v string) string {
+				if user, _, ok := strings.Cut(v, ":"); ok {
+					return user + ":" + Mask
+				}
+				return v
+			}
+		case strings.HasPrefix(a, "-") && IsSecretName(strings.TrimLeft(a, "-")):
+			// The value may itself start with '-'; only a long option
+			// is taken for the next flag.
+			next = func(v string) string {
+				if strings.HasPrefix(v, "--") {
+					return maskURLs(v)
+				}
+				return Mask
+			}
 		}
 	}
 	return out
 }
 
-// redactURL masks the password of a URL's userinfo; anything that does not
-// parse as such a URL is returned unchanged.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+func maskURLs(s string) string {
+	if !strings.Contains(s, "://") {
 		return s
 	}
-	if _, has := u.User.Password(); !has {
-		return s
-	}
-	u.User = url.UserPassword(u.User.Username(), Mask)
-	return strings.Replace(u.String(), url.QueryEscape(Mask), Mask, 1)
+	return urlUserinfo.ReplaceAllString(s, "${1}"+Mask+"@")
 }

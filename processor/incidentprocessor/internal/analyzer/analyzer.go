@@ -151,8 +151,10 @@ func (a *Analyzer) work() {
 	}
 }
 
-// finish emits the firing once, then whatever waited behind it. An answer
-// that comes after the deadline still serves the repeats and the resolve.
+// finish emits the firing once, then, in order, whatever waited behind it;
+// the entry counts as emitted only once nothing waits, so a resolve handled
+// meanwhile queues up rather than overtaking. An answer that comes after the
+// deadline still serves the repeats and the resolve.
 func (a *Analyzer) finish(j *job, out llm.Outcome) {
 	j.once.Do(func() {
 		a.mu.Lock()
@@ -160,15 +162,25 @@ func (a *Analyzer) finish(j *job, out llm.Outcome) {
 			j.timer.Stop()
 		}
 		e := a.entries[j.inc.ID]
-		var waiting []engine.Incident
 		if e != nil {
-			e.emitted, e.outcome = true, out
-			waiting, e.waiting = e.waiting, nil
+			e.outcome = out
 		}
 		a.mu.Unlock()
 		a.emit(j.inc, out)
-		for _, w := range waiting {
-			a.Handle(w, nil)
+		for e != nil {
+			a.mu.Lock()
+			if len(e.waiting) == 0 {
+				e.emitted = true
+				a.mu.Unlock()
+				break
+			}
+			w := e.waiting[0]
+			e.waiting = e.waiting[1:]
+			if w.State == engine.Resolved {
+				delete(a.entries, w.ID)
+			}
+			a.mu.Unlock()
+			a.emit(w, out)
 		}
 	})
 	if out.Status == llm.StatusOK || out.Status == llm.StatusRejected {

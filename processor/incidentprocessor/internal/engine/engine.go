@@ -142,7 +142,7 @@ func (e *Engine) touch(r *ruleState, key string, subj Subject, now time.Time) *s
 		r.states[key] = st
 		st.elem = e.lru.PushBack(st)
 		for e.maxTracked > 0 && e.lru.Len() > e.maxTracked {
-			e.drop(e.lru.Front().Value.(*state))
+			e.drop(e.victim())
 			e.evictions++
 		}
 	} else {
@@ -151,6 +151,20 @@ func (e *Engine) touch(r *ruleState, key string, subj Subject, now time.Time) *s
 	st.subject = subj
 	st.updated = now
 	return st
+}
+
+// victim picks the least recently updated state that is not firing, among
+// the oldest few, so that an active incident keeps its state (and later its
+// resolve) under pressure; if all of those fire, the oldest goes.
+func (e *Engine) victim() *state {
+	const look = 64
+	el := e.lru.Front()
+	for i := 0; el != nil && i < look; i, el = i+1, el.Next() {
+		if st := el.Value.(*state); !st.firing {
+			return st
+		}
+	}
+	return e.lru.Front().Value.(*state)
 }
 
 func (e *Engine) drop(st *state) {
@@ -175,6 +189,9 @@ func (e *Engine) ObserveLogs(ctx context.Context, ld plog.Logs, now time.Time) {
 					continue
 				}
 				attrs := lr.Attributes()
+				if _, thread := attrs.Get("thread.id"); thread {
+					continue // a thread, not a process (include_threads)
+				}
 				subj := subjectOf(attrs, host)
 				ts := lr.Timestamp().AsTime()
 				if event == "exit" {
@@ -220,20 +237,27 @@ func (e *Engine) noteExit(subj Subject) {
 }
 
 // ObserveMetrics feeds data points to the threshold, trend and ratio rules.
-// Points of one rule and subject in one resource are summed (so a where
-// that keeps both cpu.mode points measures their total).
+// Points of one rule and group in one batch are summed: a where that keeps
+// both cpu.mode points measures their total, and a rule grouped by
+// container measures the container's processes together.
 func (e *Engine) ObserveMetrics(ctx context.Context, md pmetric.Metrics, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	type acc struct {
-		sum float64
-		ts  time.Time
-		n   int
+		sum  float64
+		ts   time.Time
+		subj Subject
 	}
+	type groupRef struct {
+		r   *ruleState
+		key string
+	}
+	sums := map[groupRef]*acc{}
+	var order []groupRef // first-seen order, so evaluation is deterministic
 	for i := 0; i < md.ResourceMetrics().Len(); i++ {
 		rm := md.ResourceMetrics().At(i)
 		subj := subjectOf(rm.Resource().Attributes(), str(rm.Resource().Attributes(), "host.name"))
-		sums := map[*ruleState]*acc{}
+		keys := map[*ruleState]*acc{} // this resource's group, per rule
 		for j := 0; j < rm.ScopeMetrics().Len(); j++ {
 			sm := rm.ScopeMetrics().At(j)
 			for k := 0; k < sm.Metrics().Len(); k++ {
@@ -248,13 +272,23 @@ func (e *Engine) ObserveMetrics(ctx context.Context, md pmetric.Metrics, now tim
 						if !r.DPWhere.Match(ctx, rm, sm, m, dp) {
 							continue
 						}
-						a := sums[r]
+						a, seen := keys[r]
+						if !seen {
+							key, ksubj, ok := groupKey(r.GroupBy, subj, "")
+							if ok {
+								ref := groupRef{r, key}
+								if a = sums[ref]; a == nil {
+									a = &acc{subj: ksubj}
+									sums[ref] = a
+									order = append(order, ref)
+								}
+							}
+							keys[r] = a
+						}
 						if a == nil {
-							a = &acc{}
-							sums[r] = a
+							continue // the subject has no such group
 						}
 						a.sum += value(dp)
-						a.n++
 						if t := dp.Timestamp().AsTime(); t.After(a.ts) {
 							a.ts = t
 						}
@@ -262,14 +296,11 @@ func (e *Engine) ObserveMetrics(ctx context.Context, md pmetric.Metrics, now tim
 				}
 			}
 		}
-		for r, a := range sums {
-			key, ksubj, ok := groupKey(r.GroupBy, subj, "")
-			if !ok {
-				continue
-			}
-			st := e.touch(r, key, ksubj, now)
-			e.observeValue(r, st, a.ts, a.sum)
-		}
+	}
+	for _, ref := range order {
+		a := sums[ref]
+		st := e.touch(ref.r, ref.key, a.subj, now)
+		e.observeValue(ref.r, st, a.ts, a.sum)
 	}
 }
 

@@ -458,3 +458,59 @@ func TestFitTrend(t *testing.T) {
 	_, ok = fitTrend(s[:2])
 	assert.False(t, ok, "two samples are not a trend")
 }
+
+func TestMetricRulesGroupedByContainerSumItsProcesses(t *testing.T) {
+	e := newEngine(t, nil, `
+rules:
+  - name: container_cpu
+    kind: threshold
+    metric: linnix.process.cpu.cores
+    value: 1.5
+    group_by: container.id
+    summary: "container {{.Container}} at {{.Value}} cores"
+`)
+	ctx := context.Background()
+	md := pmetric.NewMetrics()
+	for pid, ctr := range map[int64]string{1: "c1", 2: "c1", 3: "c2"} {
+		one := metric(proc{pid: pid, exe: "x"}, "linnix.process.cpu.cores", t0, 0.8)
+		one.ResourceMetrics().At(0).Resource().Attributes().PutStr("container.id", ctr)
+		one.ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	}
+	e.ObserveMetrics(ctx, md, t0)
+	incs := e.Evaluate(t0)
+	require.Len(t, incs, 1, "c1's two processes sum to 1.6 cores; c2 alone is 0.8")
+	assert.Equal(t, "container c1 at 1.6 cores", incs[0].Summary)
+}
+
+func TestThreadRecordsAreNotProcesses(t *testing.T) {
+	e := newEngine(t, nil, forkStorm)
+	ctx := context.Background()
+	ld := logs(t0, forks(5000, 1, "java")...)
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 0; i < lrs.Len(); i++ {
+		lrs.At(i).Attributes().PutInt("thread.id", int64(20000+i))
+	}
+	e.ObserveLogs(ctx, ld, t0)
+	assert.Empty(t, e.Evaluate(t0), "5,000 new threads are not a fork storm")
+}
+
+func TestEvictionSparesFiringStates(t *testing.T) {
+	parsed, err := rules.Parse([]byte(cpuSpin))
+	require.NoError(t, err)
+	require.NoError(t, parsed[0].Validate(nil))
+	parsed[0].For = 0
+	e := New([]*Rule{{Rule: &parsed[0]}}, &fakeMem{}, 2, time.Minute)
+	ctx := context.Background()
+	e.ObserveMetrics(ctx, metric(proc{pid: 1, exe: "hot"}, "linnix.process.cpu.cores", t0, 1), t0)
+	require.Len(t, e.Evaluate(t0), 1)
+	for pid := int64(2); pid <= 5; pid++ {
+		e.ObserveMetrics(ctx, metric(proc{pid: pid, exe: "cold"}, "linnix.process.cpu.cores", t0, 0.1), t0)
+	}
+	// The firing state of pid 1, the oldest, survived the evictions and
+	// still resolves.
+	e.ObserveMetrics(ctx, metric(proc{pid: 1, exe: "hot"}, "linnix.process.cpu.cores", t0.Add(time.Second), 0.1), t0.Add(time.Second))
+	res := e.Evaluate(t0.Add(time.Second))
+	require.Len(t, res, 1)
+	assert.Equal(t, Resolved, res[0].State)
+	assert.Equal(t, int64(1), res[0].Subject.PID)
+}

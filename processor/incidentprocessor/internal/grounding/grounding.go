@@ -108,6 +108,9 @@ func (t *Tracker) ObserveLogs(ld plog.Logs) {
 					continue
 				}
 				a := lr.Attributes()
+				if _, thread := a.Get("thread.id"); thread {
+					continue
+				}
 				rec := llm.Lifecycle{At: lr.Timestamp().AsTime(), Event: event, PID: intAttr(a, "process.pid"), PPID: intAttr(a, "process.parent_pid")}
 				if v, ok := a.Get("process.executable.name"); ok {
 					rec.Exe = v.AsString()

@@ -142,11 +142,11 @@ func (c *Client) Analyze(ctx context.Context, facts []Fact) Outcome {
 		var tr *errTransient
 		retry := errors.As(err, &tr) && c.opts.RetryEnabled && ctx.Err() == nil
 		if retry {
-			wait := min(backoff, c.opts.RetryMax)
+			wait := time.Duration(float64(min(backoff, c.opts.RetryMax)) * (0.8 + 0.4*rand.Float64()))
 			if tr.retryAfter > 0 {
-				wait = tr.retryAfter
+				// Never sooner than the server asked.
+				wait = time.Duration(float64(tr.retryAfter) * (1 + 0.1*rand.Float64()))
 			}
-			wait = time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64()))
 			if dl, ok := ctx.Deadline(); !ok || c.now().Add(wait).Before(dl) {
 				select {
 				case <-time.After(wait):
