@@ -28,10 +28,10 @@ import (
 )
 
 type incidentProcessor struct {
-	cfg         *Config
-	set         processor.Settings
-	release     func()
-	nextLogs    consumer.Logs // where incidents go
+	cfg      *Config
+	set      processor.Settings
+	release  func()
+	nextLogs consumer.Logs // where incidents go
 
 	startOnce, stopOnce sync.Once
 	startErr            error
