@@ -20,7 +20,7 @@ GENERATED = bpf/process_*_bpfel.go bpf/process_*_bpfel.o \
 	$$(find receiver processor exporter -path '*/internal/metadata/*' -o -name 'generated_*_test.go' -o -name documentation.md 2>/dev/null) \
 	$(DIST)/main.go $(DIST)/main_others.go $(DIST)/main_windows.go $(DIST)/components.go $(DIST)/go.mod $(DIST)/go.sum
 
-.PHONY: all build run test unit e2e deps generate check-generate vmlinux distribution fuzz clean
+.PHONY: all build run test unit e2e deps generate check-generate fmt-check vmlinux distribution fuzz clean
 
 all: build
 
@@ -32,8 +32,8 @@ build:
 run: build
 	$(BIN) --config $(CONFIG)
 
-## test: tools, generated-code check, vet, unit + kernel tests, end-to-end tests
-test: deps check-generate
+## test: tools, generated-code check, format, vet, unit + kernel tests, end-to-end tests
+test: deps check-generate fmt-check
 	$(GO) vet ./...
 	cd $(DIST) && $(GO) vet ./...
 	$(MAKE) unit e2e
@@ -78,6 +78,11 @@ check-generate:
 		echo "generated code is stale; run 'make generate' and commit:"; \
 		diff <(echo "$$before") <(echo "$$after"); exit 1; \
 	fi
+
+## fmt-check: fail on Go files gofmt would change (bpf2go output excepted)
+fmt-check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfe[lb].go$$')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt wants to rewrite: $$unformatted"; exit 1; fi
 
 ## vmlinux: refresh bpf/headers/vmlinux.h from this kernel's BTF (CO-RE makes
 ## the committed one work on other kernels; refresh only to use new types)
