@@ -28,7 +28,7 @@ func llmConfig(endpoint string) *Config {
 	lc := defaultLLMConfig()
 	lc.Endpoint = endpoint
 	lc.Model = "linnix-test"
-	lc.Timeout = testMaxWait
+	lc.Timeout = 10 * time.Second // per attempt; max_wait bounds the whole
 	lc.MaxWait = testMaxWait
 	lc.Retry.InitialInterval = 100 * time.Millisecond
 	lc.Retry.MaxInterval = 400 * time.Millisecond

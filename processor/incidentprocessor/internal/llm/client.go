@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -101,6 +102,7 @@ func New(hc *http.Client, opts Options) *Client {
 type errTransient struct {
 	err        error
 	retryAfter time.Duration
+	timeout    bool // the attempt ran out of its own time (the client's timeout)
 }
 
 func (e *errTransient) Error() string { return e.err.Error() }
@@ -157,9 +159,13 @@ func (c *Client) Analyze(ctx context.Context, facts []Fact) Outcome {
 			}
 		}
 		out.Latency = c.now().Sub(start)
-		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-			out.Status, out.Reason = StatusTimeout, "deadline"
-		} else {
+		switch {
+		case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+			// The caller's deadline: the incident's max_wait.
+			out.Status, out.Reason = StatusTimeout, "max_wait"
+		case tr != nil && tr.timeout:
+			out.Status, out.Reason = StatusTimeout, "request_timeout"
+		default:
 			out.Status, out.Reason = StatusError, reason(err)
 		}
 		c.record(false)
@@ -256,7 +262,8 @@ func (c *Client) once(ctx context.Context, body []byte, facts []Fact) (*Analysis
 		if ctx.Err() != nil {
 			return nil, 0, 0, ctx.Err()
 		}
-		return nil, 0, 0, &errTransient{err: err}
+		var ne net.Error
+		return nil, 0, 0, &errTransient{err: err, timeout: errors.As(err, &ne) && ne.Timeout()}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
