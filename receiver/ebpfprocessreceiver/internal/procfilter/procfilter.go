@@ -74,9 +74,6 @@ func (f *Filter) Keep(p Process) bool {
 	return !f.exclude.matchAny(p)
 }
 
-// Empty reports whether the filter keeps every process.
-func (f *Filter) Empty() bool { return f == nil || f.include.empty() && f.exclude.empty() }
-
 func compile(c Criteria) (matcher, error) {
 	m := matcher{uids: c.UIDs, cgroups: c.Cgroups}
 	for _, s := range c.Executables {
