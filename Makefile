@@ -17,7 +17,7 @@ APT_PACKAGES := clang llvm libbpf-dev bpftool
 ENGINE_DIR := processor/incidentprocessor/internal/llm/testdata/server
 # Files that `make generate` writes; check-generate compares them before and after.
 GENERATED = bpf/process_*_bpfel.go bpf/process_*_bpfel.o \
-	$$(find receiver processor exporter -path '*/internal/metadata/*' -o -name 'generated_*_test.go' -o -name documentation.md 2>/dev/null) \
+	$$(find receiver processor exporter -type f \( -path '*/internal/metadata/*' -o -name 'generated_*_test.go' -o -name documentation.md \) 2>/dev/null) \
 	$(DIST)/main.go $(DIST)/main_others.go $(DIST)/main_windows.go $(DIST)/components.go $(DIST)/go.mod $(DIST)/go.sum
 
 .PHONY: all build run test unit e2e deps generate check-generate fmt-check vmlinux distribution fuzz clean

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/metadata"
@@ -60,7 +61,7 @@ func lifecycleBatch(n int, ts time.Time) plog.Logs {
 	return ld
 }
 
-func benchPipelines(b *testing.B) (*logsProcessor, *metricsProcessor) {
+func benchPipelines(b *testing.B) (processor.Logs, processor.Metrics, *incidentProcessor) {
 	b.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.EvaluationInterval = time.Hour
@@ -77,13 +78,13 @@ func benchPipelines(b *testing.B) (*logsProcessor, *metricsProcessor) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = lp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
-	return lp.(*logsProcessor), mp.(*metricsProcessor)
+	return lp, mp, shared(set, cfg).Value
 }
 
 // BenchmarkLifecycleRecords: lifecycle records per second through the
 // processor with the default rules, 1,000 parents tracked.
 func BenchmarkLifecycleRecords(b *testing.B) {
-	lp, _ := benchPipelines(b)
+	lp, _, _ := benchPipelines(b)
 	ld := lifecycleBatch(1000, time.Now())
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -98,7 +99,7 @@ func BenchmarkLifecycleRecords(b *testing.B) {
 // BenchmarkMetricCollection: one collection of 1,000 processes' metrics
 // through the processor with the default rules, and an evaluation.
 func BenchmarkMetricCollection(b *testing.B) {
-	_, mp := benchPipelines(b)
+	_, mp, p := benchPipelines(b)
 	ctx := context.Background()
 	ts := time.Now()
 	b.ReportAllocs()
@@ -106,10 +107,10 @@ func BenchmarkMetricCollection(b *testing.B) {
 		b.StopTimer()
 		ts = ts.Add(10 * time.Second)
 		md := collection(benchProcs, ts)
-		mp.now = func() time.Time { return ts }
+		p.now = func() time.Time { return ts }
 		b.StartTimer()
 		mp.ConsumeMetrics(ctx, md) //nolint:errcheck
-		mp.evaluate(ctx)
+		p.evaluate(ctx)
 	}
 	points := benchProcs * 5
 	b.ReportMetric(float64(b.N)*float64(points)/b.Elapsed().Seconds(), "points/s")
@@ -120,7 +121,7 @@ func BenchmarkMetricCollection(b *testing.B) {
 func BenchmarkStatePerProcess(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
-		_, mp := benchPipelines(b)
+		_, mp, p := benchPipelines(b)
 		ctx := context.Background()
 		ts := time.Now()
 		batches := make([]pmetric.Metrics, 60)
@@ -133,7 +134,7 @@ func BenchmarkStatePerProcess(b *testing.B) {
 		b.StartTimer()
 		for i, md := range batches {
 			now := ts.Add(time.Duration(i) * 10 * time.Second)
-			mp.now = func() time.Time { return now }
+			p.now = func() time.Time { return now }
 			mp.ConsumeMetrics(ctx, md) //nolint:errcheck
 		}
 		b.StopTimer()
@@ -141,7 +142,7 @@ func BenchmarkStatePerProcess(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		runtime.KeepAlive(batches) // measure the state, not the input
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/benchProcs, "bytes/process")
-		b.ReportMetric(float64(mp.engine.Stats().Tracked)/benchProcs, "states/process")
+		b.ReportMetric(float64(p.engine.Stats().Tracked)/benchProcs, "states/process")
 		runtime.KeepAlive(mp)
 		b.StartTimer()
 	}

@@ -3,5 +3,5 @@
 // emit incident log records with a plain-language summary, evidence and
 // suggested actions.
 //
-//go:generate go tool -modfile=../../cmd/tools/go.mod mdatagen metadata.yaml
+//go:generate go tool -modfile=../../internal/tools/go.mod mdatagen metadata.yaml
 package incidentprocessor // import "github.com/linnix-os/otelcol-linnix/processor/incidentprocessor"

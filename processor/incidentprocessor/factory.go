@@ -2,14 +2,15 @@ package incidentprocessor
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 
+	"github.com/linnix-os/otelcol-linnix/internal/sharedcomponent"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/metadata"
 )
 
@@ -36,37 +37,29 @@ func createDefaultConfig() component.Config {
 
 // One instance per configuration sees the logs and the metrics pipelines it
 // is placed in, and emits incidents into its logs pipeline.
-var (
-	instancesMu sync.Mutex
-	instances   = map[*Config]*incidentProcessor{}
-)
+var processors sharedcomponent.Map[*Config, *incidentProcessor]
 
-func instance(set processor.Settings, cfg *Config) *incidentProcessor {
-	instancesMu.Lock()
-	defer instancesMu.Unlock()
-	p, ok := instances[cfg]
-	if !ok {
-		p = newProcessor(set, cfg, func() {
-			instancesMu.Lock()
-			delete(instances, cfg)
-			instancesMu.Unlock()
-		})
-		instances[cfg] = p
-	}
-	return p
+func shared(set processor.Settings, cfg *Config) *sharedcomponent.Component[*incidentProcessor] {
+	c, _ := processors.LoadOrStore(cfg, func() (*incidentProcessor, error) { return newProcessor(set, cfg), nil })
+	return c
 }
 
-func createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
-	p := instance(set, cfg.(*Config))
+// The input is only read, so pipelines share it without a copy.
+var readOnly = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false})
+
+func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	c := shared(set, cfg.(*Config))
 	// Incidents go to the first logs pipeline the processor is in; each
 	// pipeline's own data passes through to that pipeline.
-	if p.nextLogs == nil {
-		p.nextLogs = next
+	if c.Value.nextLogs == nil {
+		c.Value.nextLogs = next
 	}
-	return &logsProcessor{incidentProcessor: p, next: next}, nil
+	return processorhelper.NewLogs(ctx, set, cfg, next, c.Value.processLogs,
+		processorhelper.WithStart(c.Start), processorhelper.WithShutdown(c.Shutdown), readOnly)
 }
 
-func createMetrics(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
-	p := instance(set, cfg.(*Config))
-	return &metricsProcessor{incidentProcessor: p, next: next}, nil
+func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	c := shared(set, cfg.(*Config))
+	return processorhelper.NewMetrics(ctx, set, cfg, next, c.Value.processMetrics,
+		processorhelper.WithStart(c.Start), processorhelper.WithShutdown(c.Shutdown), readOnly)
 }

@@ -18,7 +18,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
-	"github.com/linnix-os/otelcol-linnix/bpf/kerneltest"
+	"github.com/linnix-os/otelcol-linnix/internal/kerneltest"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/metadata"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver"
@@ -174,7 +174,7 @@ while (time < $end) {
 			}
 		}
 		return false
-	}, 30*time.Second, 100*time.Millisecond, "fork_storm resolved")
+	}, 30*time.Second, 100*time.Millisecond, "fork_storm resolved: %v", sink.all())
 	var firing, resolved []map[string]any
 	for _, m := range sink.of("fork_storm") {
 		switch m["incident.state"] {

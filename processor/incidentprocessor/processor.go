@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -14,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -30,11 +30,7 @@ import (
 type incidentProcessor struct {
 	cfg      *Config
 	set      processor.Settings
-	release  func()
 	nextLogs consumer.Logs // where incidents go
-
-	startOnce, stopOnce sync.Once
-	startErr            error
 
 	engine    *engine.Engine
 	analyzer  *analyzer.Analyzer // nil without an llm section
@@ -47,19 +43,16 @@ type incidentProcessor struct {
 	done      chan struct{}
 }
 
-func newProcessor(set processor.Settings, cfg *Config, release func()) *incidentProcessor {
-	return &incidentProcessor{cfg: cfg, set: set, release: release, now: time.Now}
+func newProcessor(set processor.Settings, cfg *Config) *incidentProcessor {
+	return &incidentProcessor{cfg: cfg, set: set, now: time.Now}
 }
 
-// Start builds the rules once for every pipeline sharing this processor.
+// Start builds the rules. The factory shares one processor between the
+// pipelines of a component ID and starts it once.
 func (p *incidentProcessor) Start(ctx context.Context, host component.Host) error {
-	p.startOnce.Do(func() { p.startErr = p.start(ctx, host) })
-	return p.startErr
-}
-
-func (p *incidentProcessor) start(ctx context.Context, host component.Host) error {
 	if p.nextLogs == nil {
-		return errors.New("the incident processor emits incidents as logs: put it in a logs pipeline too (the same component ID in a metrics pipeline feeds it metrics)")
+		p.set.Logger.Warn("The incident processor is in no logs pipeline: incidents are written to the collector's own log only. " +
+			"Put the same component ID in a logs pipeline to emit them as records.")
 	}
 	eng, err := p.buildEngine()
 	if err != nil {
@@ -200,6 +193,12 @@ func (p *incidentProcessor) deliver(ctx context.Context, ld plog.Logs, incidents
 		p.telemetry.LinnixIncidents.Add(ctx, 1, metric.WithAttributes(
 			attribute.String("rule", inc.Rule), attribute.String("state", inc.State)))
 	}
+	if p.nextLogs == nil {
+		for _, inc := range incidents {
+			p.set.Logger.Warn("Incident", zap.String("rule", inc.Rule), zap.String("state", string(inc.State)), zap.String("summary", inc.Summary))
+		}
+		return
+	}
 	if err := p.nextLogs.ConsumeLogs(ctx, ld); err != nil {
 		p.set.Logger.Error("Incident records were refused downstream", zap.Int("incidents", len(incidents)), zap.Error(err))
 	}
@@ -208,60 +207,39 @@ func (p *incidentProcessor) deliver(ctx context.Context, ld plog.Logs, incidents
 // Shutdown stops evaluating and emits every incident still held for its
 // analysis, without it.
 func (p *incidentProcessor) Shutdown(context.Context) error {
-	p.stopOnce.Do(func() {
-		defer p.release()
-		if p.cancel == nil {
-			return
-		}
-		p.cancel()
-		<-p.done
-		if p.analyzer != nil {
-			p.analyzer.Shutdown()
-			p.llmHTTP.CloseIdleConnections()
-		}
-		p.telemetry.Shutdown()
-	})
+	if p.cancel == nil {
+		return nil
+	}
+	p.cancel()
+	<-p.done
+	if p.analyzer != nil {
+		p.analyzer.Shutdown()
+		p.llmHTTP.CloseIdleConnections()
+	}
+	p.telemetry.Shutdown()
 	return nil
 }
 
-type logsProcessor struct {
-	*incidentProcessor
-	next consumer.Logs
-}
-
-func (*logsProcessor) Capabilities() consumer.Capabilities {
-	return consumer.Capabilities{MutatesData: false}
-}
-
-// ConsumeLogs feeds lifecycle records to the rules and passes the input on.
-func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+// processLogs feeds lifecycle records to the rules and passes the input on.
+func (p *incidentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	p.engine.ObserveLogs(ctx, ld, p.now())
 	if p.grounding != nil {
 		p.grounding.ObserveLogs(ld)
 	}
 	if !p.cfg.Passthrough {
-		return nil
+		return ld, processorhelper.ErrSkipProcessingData
 	}
-	return p.next.ConsumeLogs(ctx, ld)
+	return ld, nil
 }
 
-type metricsProcessor struct {
-	*incidentProcessor
-	next consumer.Metrics
-}
-
-func (*metricsProcessor) Capabilities() consumer.Capabilities {
-	return consumer.Capabilities{MutatesData: false}
-}
-
-// ConsumeMetrics feeds samples to the rules and passes the input on.
-func (p *metricsProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+// processMetrics feeds samples to the rules and passes the input on.
+func (p *incidentProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	p.engine.ObserveMetrics(ctx, md, p.now())
 	if p.grounding != nil {
 		p.grounding.ObserveMetrics(md, p.now())
 	}
 	if !p.cfg.Passthrough {
-		return nil
+		return md, processorhelper.ErrSkipProcessingData
 	}
-	return p.next.ConsumeMetrics(ctx, md)
+	return md, nil
 }

@@ -12,7 +12,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/metadata"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
@@ -22,8 +25,8 @@ type pipelines struct {
 	logs    *consumertest.LogsSink
 	metrics *consumertest.MetricsSink
 	p       *incidentProcessor
-	lp      *logsProcessor
-	mp      *metricsProcessor
+	lp      processor.Logs
+	mp      processor.Metrics
 }
 
 // startPipelines puts one processor in a logs and a metrics pipeline, as a
@@ -37,9 +40,9 @@ func startPipelines(t *testing.T, cfg *Config) *pipelines {
 	require.NoError(t, err)
 	mp, err := f.CreateMetrics(context.Background(), set, cfg, ps.metrics)
 	require.NoError(t, err)
-	ps.lp, ps.mp = lp.(*logsProcessor), mp.(*metricsProcessor)
-	require.Same(t, ps.lp.incidentProcessor, ps.mp.incidentProcessor, "one instance for both pipelines")
-	ps.p = ps.lp.incidentProcessor
+	ps.lp, ps.mp = lp, mp
+	require.Equal(t, 1, processors.Len(), "one instance for both pipelines")
+	ps.p = shared(set, cfg).Value
 	require.NoError(t, lp.Start(context.Background(), componenttest.NewNopHost()))
 	require.NoError(t, mp.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() {
@@ -158,14 +161,27 @@ func TestLogsPassThroughUnchanged(t *testing.T) {
 	assert.Equal(t, "exec /bin/true", ps.logs.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str())
 }
 
-func TestMetricsPipelineAloneFailsToStart(t *testing.T) {
+func TestMetricsPipelineAloneWritesIncidentsToTheCollectorLog(t *testing.T) {
 	cfg := spinConfig()
-	mp, err := NewFactory().CreateMetrics(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	core, logs := observer.New(zap.WarnLevel)
+	set := processortest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	mp, err := NewFactory().CreateMetrics(context.Background(), set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
-	err = mp.Start(context.Background(), componenttest.NewNopHost())
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "put it in a logs pipeline")
+	require.NoError(t, mp.Start(context.Background(), componenttest.NewNopHost()))
+	p := shared(set, cfg).Value
+	ts := time.Now()
+	for range 3 {
+		ts = ts.Add(10 * time.Second)
+		require.NoError(t, mp.ConsumeMetrics(context.Background(), cores(4412, ts, 0.97)))
+	}
+	p.now = func() time.Time { return ts }
+	p.evaluate(context.Background())
 	require.NoError(t, mp.Shutdown(context.Background()))
+	assert.Equal(t, 1, logs.FilterMessageSnippet("no logs pipeline").Len())
+	incidents := logs.FilterMessage("Incident").All()
+	require.Len(t, incidents, 1)
+	assert.Equal(t, "cpu_spin", incidents[0].ContextMap()["rule"])
 }
 
 func TestEachPipelineKeepsItsOwnData(t *testing.T) {

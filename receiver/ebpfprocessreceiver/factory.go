@@ -2,13 +2,13 @@ package ebpfprocessreceiver
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/linnix-os/otelcol-linnix/internal/sharedcomponent"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 )
 
@@ -36,34 +36,21 @@ func createDefaultConfig() component.Config {
 
 // One receiver instance per configuration serves every pipeline it appears
 // in, so the BPF programs are loaded once per component ID.
-var (
-	instancesMu sync.Mutex
-	instances   = map[*Config]*ebpfReceiver{}
-)
+var receivers sharedcomponent.Map[*Config, *ebpfReceiver]
 
-func instance(set receiver.Settings, cfg *Config) *ebpfReceiver {
-	instancesMu.Lock()
-	defer instancesMu.Unlock()
-	r, ok := instances[cfg]
-	if !ok {
-		r = newReceiver(set, cfg, func() {
-			instancesMu.Lock()
-			delete(instances, cfg)
-			instancesMu.Unlock()
-		})
-		instances[cfg] = r
-	}
-	return r
+func shared(set receiver.Settings, cfg *Config) *sharedcomponent.Component[*ebpfReceiver] {
+	c, _ := receivers.LoadOrStore(cfg, func() (*ebpfReceiver, error) { return newReceiver(set, cfg), nil })
+	return c
 }
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
-	r := instance(set, cfg.(*Config))
-	r.logs = next
-	return r, nil
+	c := shared(set, cfg.(*Config))
+	c.Value.logs = next
+	return c, nil
 }
 
 func createMetrics(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
-	r := instance(set, cfg.(*Config))
-	r.metrics = next
-	return r, nil
+	c := shared(set, cfg.(*Config))
+	c.Value.metrics = next
+	return c, nil
 }

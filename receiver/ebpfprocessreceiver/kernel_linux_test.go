@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/linnix-os/otelcol-linnix/bpf/kerneltest"
+	"github.com/linnix-os/otelcol-linnix/internal/kerneltest"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 )
 

@@ -17,19 +17,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/linnix-os/otelcol-linnix/bpf"
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/internal/redact"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/containerid"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
-	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/redact"
-)
-
-// Event names of the records; no semantic convention defines process
-// lifecycle events, so they carry the product prefix.
-const (
-	eventNameFork = "linnix.process.fork"
-	eventNameExec = "linnix.process.exec"
-	eventNameExit = "linnix.process.exit"
-	scopeName     = "github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver"
 )
 
 // lifecycle turns kernel records into log records and keeps the process
@@ -104,10 +96,10 @@ func (l *lifecycle) toLogs(events []*bpf.Event, clock wallClock) (plog.Logs, int
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	res := rl.Resource().Attributes()
-	res.PutStr("host.name", l.hostName)
-	res.PutStr("os.type", "linux")
+	res.PutStr(contract.HostName, l.hostName)
+	res.PutStr(contract.OSType, "linux")
 	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName(scopeName)
+	sl.Scope().SetName(contract.ScopeReceiver)
 	sl.Scope().SetVersion(l.version)
 	records := sl.LogRecords()
 	records.EnsureCapacity(len(events))
@@ -193,61 +185,61 @@ func (l *lifecycle) track(e *bpf.Event) (proctable.Info, bool) {
 func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, exeName string, clock wallClock) {
 	attrs := lr.Attributes()
 	attrs.EnsureCapacity(16)
-	attrs.PutInt("process.pid", int64(e.PID))
-	attrs.PutInt("process.parent_pid", int64(e.PPID))
-	attrs.PutStr("process.executable.name", exeName)
+	attrs.PutInt(contract.ProcessPID, int64(e.PID))
+	attrs.PutInt(contract.ProcessParentPID, int64(e.PPID))
+	attrs.PutStr(contract.ProcessExecutableName, exeName)
 	if info.ExePath != "" {
-		attrs.PutStr("process.executable.path", info.ExePath)
+		attrs.PutStr(contract.ProcessExecutablePath, info.ExePath)
 	}
 	if len(info.Args) > 0 {
-		attrs.PutStr("process.command", info.Args[0])
-		s := attrs.PutEmptySlice("process.command_args")
+		attrs.PutStr(contract.ProcessCommand, info.Args[0])
+		s := attrs.PutEmptySlice(contract.ProcessCommandArgs)
 		s.EnsureCapacity(len(info.Args))
 		for _, a := range info.Args {
 			s.AppendEmpty().SetStr(a)
 		}
 		if info.ArgsTruncated {
-			attrs.PutBool("linnix.process.command_args.truncated", true)
+			attrs.PutBool(contract.CommandArgsTruncated, true)
 		}
 	}
-	attrs.PutInt("process.user.id", int64(e.EUID))
-	attrs.PutInt("process.real_user.id", int64(e.UID))
-	attrs.PutInt("process.group.id", int64(e.EGID))
-	attrs.PutInt("process.real_group.id", int64(e.GID))
-	attrs.PutStr("process.creation.time", l.born.createdAt(e.StartTime))
-	attrs.PutStr("process.linux.cgroup", cgroupLine(e))
-	attrs.PutInt("linnix.cgroup.id", int64(e.CgroupID))
+	attrs.PutInt(contract.ProcessUserID, int64(e.EUID))
+	attrs.PutInt(contract.ProcessRealUserID, int64(e.UID))
+	attrs.PutInt(contract.ProcessGroupID, int64(e.EGID))
+	attrs.PutInt(contract.ProcessRealGroupID, int64(e.GID))
+	attrs.PutStr(contract.ProcessCreationTime, l.born.createdAt(e.StartTime))
+	attrs.PutStr(contract.ProcessLinuxCgroup, cgroupLine(e))
+	attrs.PutInt(contract.CgroupID, int64(e.CgroupID))
 	if id := containerid.FromCgroupPath(e.CgroupPath); id != "" {
-		attrs.PutStr("container.id", id)
+		attrs.PutStr(contract.ContainerID, id)
 	}
 	if e.IsThread() {
-		attrs.PutInt("thread.id", int64(e.TID))
+		attrs.PutInt(contract.ThreadID, int64(e.TID))
 	}
 
 	var body string
 	switch e.Type {
 	case bpf.EventFork:
-		lr.SetEventName(eventNameFork)
+		lr.SetEventName(contract.EventFork)
 		body = fmt.Sprintf("fork %s pid %d ppid %d uid %d", exeName, e.PID, e.PPID, e.EUID)
 	case bpf.EventExec:
-		lr.SetEventName(eventNameExec)
+		lr.SetEventName(contract.EventExec)
 		body = fmt.Sprintf("exec %s pid %d ppid %d uid %d", info.ExePath, e.PID, e.PPID, e.EUID)
 	case bpf.EventExit:
-		lr.SetEventName(eventNameExit)
+		lr.SetEventName(contract.EventExit)
 		code, sig, core := e.ExitCode()
 		lifetime := time.Duration(e.Timestamp - e.StartTime)
 		if e.Timestamp < e.StartTime {
 			lifetime = 0
 		}
-		attrs.PutInt("process.exit.code", int64(code))
-		attrs.PutStr("process.exit.time", clock.ts(e.Timestamp).AsTime().UTC().Format(time.RFC3339Nano))
-		attrs.PutDouble("linnix.process.lifetime", lifetime.Seconds())
+		attrs.PutInt(contract.ProcessExitCode, int64(code))
+		attrs.PutStr(contract.ProcessExitTime, clock.ts(e.Timestamp).AsTime().UTC().Format(time.RFC3339Nano))
+		attrs.PutDouble(contract.ProcessLifetime, lifetime.Seconds())
 		how := "code " + strconv.Itoa(code)
 		if sig != 0 {
-			attrs.PutInt("linnix.process.exit.signal", int64(sig))
+			attrs.PutInt(contract.ProcessExitSignal, int64(sig))
 			how = "killed by " + unix.SignalName(unix.Signal(sig))
 			if core {
-				attrs.PutBool("linnix.process.exit.core_dumped", true)
+				attrs.PutBool(contract.ProcessExitCoreDumped, true)
 				how += " (core dumped)"
 			}
 		}

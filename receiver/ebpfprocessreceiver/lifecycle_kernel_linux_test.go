@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
 )
 
 // TestLifecycleRecordsOfRealProcesses loads the real programs and checks the
@@ -53,7 +55,7 @@ func TestLifecycleRecordsOfRealProcesses(t *testing.T) {
 	// A process's identity is pid + creation time: the same string in all
 	// of its records.
 	for pid, recs := range got {
-		created := recs[eventNameFork].attrs["process.creation.time"]
+		created := recs[contract.EventFork].attrs["process.creation.time"]
 		for name, r := range recs {
 			assert.Equal(t, created, r.attrs["process.creation.time"], "creation time of %d in %s", pid, name)
 		}
@@ -63,7 +65,7 @@ func TestLifecycleRecordsOfRealProcesses(t *testing.T) {
 	cgroups, err := os.ReadFile("/proc/self/cgroup")
 	require.NoError(t, err)
 	for pid, recs := range got {
-		for _, name := range []string{eventNameFork, eventNameExec, eventNameExit} {
+		for _, name := range []string{contract.EventFork, contract.EventExec, contract.EventExit} {
 			r, ok := recs[name]
 			require.True(t, ok, "pid %d has no %s record", pid, name)
 			assert.Equal(t, me, r.attrs["process.parent_pid"], "%s of %d", name, pid)
@@ -77,7 +79,7 @@ func TestLifecycleRecordsOfRealProcesses(t *testing.T) {
 
 	// The shell: arguments redacted, the 10 KiB argument cut and flagged.
 	sh := got[exit7.Process.Pid]
-	exec7 := sh[eventNameExec]
+	exec7 := sh[contract.EventExec]
 	assert.Equal(t, "/bin/sh", exec7.attrs["process.executable.path"])
 	assert.Equal(t, "sh", exec7.attrs["process.executable.name"])
 	args := exec7.attrs["process.command_args"].([]any)
@@ -87,7 +89,7 @@ func TestLifecycleRecordsOfRealProcesses(t *testing.T) {
 	assert.Equal(t, true, exec7.attrs["linnix.process.command_args.truncated"])
 	assert.Equal(t, int64(0), exec7.attrs["process.user.id"])
 	assert.Contains(t, exec7.body, "exec /bin/sh pid ")
-	exit := sh[eventNameExit]
+	exit := sh[contract.EventExit]
 	assert.Equal(t, int64(7), exit.attrs["process.exit.code"])
 	assert.NotContains(t, exit.attrs, "linnix.process.exit.signal")
 	assert.Equal(t, "/bin/sh", exit.attrs["process.executable.path"], "exit carries the exec's attributes")
@@ -100,18 +102,18 @@ func TestLifecycleRecordsOfRealProcesses(t *testing.T) {
 	}
 
 	// The sleeper: killed by SIGKILL.
-	sl := got[killed.Process.Pid][eventNameExit]
+	sl := got[killed.Process.Pid][contract.EventExit]
 	assert.Equal(t, int64(9), sl.attrs["linnix.process.exit.signal"])
 	assert.Equal(t, int64(128+9), sl.attrs["process.exit.code"])
 	assert.Equal(t, "sleep", sl.attrs["process.executable.name"])
 	assert.Contains(t, sl.body, "killed by SIGKILL")
 
 	// The unprivileged child: its credentials.
-	for _, r := range []record{got[nobody.Process.Pid][eventNameExec], got[nobody.Process.Pid][eventNameExit]} {
+	for _, r := range []record{got[nobody.Process.Pid][contract.EventExec], got[nobody.Process.Pid][contract.EventExit]} {
 		assert.Equal(t, int64(65534), r.attrs["process.user.id"], r.event)
 		assert.Equal(t, int64(65534), r.attrs["process.real_user.id"], r.event)
 	}
-	assert.Equal(t, int64(0), got[nobody.Process.Pid][eventNameExit].attrs["process.exit.code"])
+	assert.Equal(t, int64(0), got[nobody.Process.Pid][contract.EventExit].attrs["process.exit.code"])
 
 	for reason, n := range run.losses(t) {
 		assert.Zero(t, n, "lost events, reason %s", reason)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
 )
 
 // TestNoLossUnderSpawnStorm spawns short-lived processes as fast as the
@@ -56,15 +58,15 @@ func TestNoLossUnderSpawnStorm(t *testing.T) {
 	require.False(t, t.Failed())
 
 	missing := func() (exec, exit int) {
-		seen := map[string]map[int]int{eventNameExec: {}, eventNameExit: {}}
+		seen := map[string]map[int]int{contract.EventExec: {}, contract.EventExit: {}}
 		for _, r := range run.records() {
 			if m, ok := seen[r.event]; ok {
 				m[int(r.attrs["process.pid"].(int64))]++
 			}
 		}
 		for pid, n := range spawned {
-			exec += max(0, n-seen[eventNameExec][pid])
-			exit += max(0, n-seen[eventNameExit][pid])
+			exec += max(0, n-seen[contract.EventExec][pid])
+			exit += max(0, n-seen[contract.EventExit][pid])
 		}
 		return exec, exit
 	}

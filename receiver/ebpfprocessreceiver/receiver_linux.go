@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/linnix-os/otelcol-linnix/bpf"
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
@@ -32,25 +32,11 @@ const (
 	maxBatch = 1024
 )
 
-// Loss reasons, the values of the reason attribute of linnix.receiver.events.lost.
-const (
-	lostRingFull          = "ring_full"
-	lostKernelRecursion   = "kernel_recursion"
-	lostReadError         = "read_error"
-	lostDecodeError       = "decode_error"
-	lostQueueFull         = "queue_full"
-	lostDownstreamRefused = "downstream_refused"
-)
-
 type ebpfReceiver struct {
 	cfg     *Config
 	set     receiver.Settings
-	release func()
 	logs    consumer.Logs
 	metrics consumer.Metrics
-
-	startOnce, stopOnce sync.Once
-	startErr            error
 
 	telemetry *metadata.TelemetryBuilder
 	probe     *bpf.Probe
@@ -66,18 +52,13 @@ type ebpfReceiver struct {
 	readErrors, decodeErrors, queueFull, refused atomic.Int64
 }
 
-func newReceiver(set receiver.Settings, cfg *Config, release func()) *ebpfReceiver {
-	return &ebpfReceiver{cfg: cfg, set: set, release: release}
+func newReceiver(set receiver.Settings, cfg *Config) *ebpfReceiver {
+	return &ebpfReceiver{cfg: cfg, set: set}
 }
 
-// Start loads the BPF programs once, however many pipelines share this
-// receiver.
+// Start loads the BPF programs. The factory shares one receiver between the
+// pipelines of a component ID and starts it once.
 func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
-	r.startOnce.Do(func() { r.startErr = r.start() })
-	return r.startErr
-}
-
-func (r *ebpfReceiver) start() error {
 	filter, err := procfilter.New(criteria(r.cfg.Include), criteria(r.cfg.Exclude))
 	if err != nil {
 		return err
@@ -272,12 +253,12 @@ func (r *ebpfReceiver) observeLosses(_ context.Context, o metric.Int64Observer) 
 		reason string
 		n      int64
 	}{
-		{lostRingFull, int64(kernel.RingFull)},
-		{lostKernelRecursion, int64(kernel.Recursion)},
-		{lostReadError, r.readErrors.Load()},
-		{lostDecodeError, r.decodeErrors.Load()},
-		{lostQueueFull, r.queueFull.Load()},
-		{lostDownstreamRefused, r.refused.Load()},
+		{contract.LostRingFull, int64(kernel.RingFull)},
+		{contract.LostKernelRecursion, int64(kernel.Recursion)},
+		{contract.LostReadError, r.readErrors.Load()},
+		{contract.LostDecodeError, r.decodeErrors.Load()},
+		{contract.LostQueueFull, r.queueFull.Load()},
+		{contract.LostDownstreamRefused, r.refused.Load()},
 	} {
 		o.Observe(l.n, metric.WithAttributes(attribute.String("reason", l.reason)))
 	}
@@ -287,25 +268,21 @@ func (r *ebpfReceiver) observeLosses(_ context.Context, o metric.Int64Observer) 
 // Shutdown detaches the programs, converts what was already read, and
 // releases the kernel objects.
 func (r *ebpfReceiver) Shutdown(ctx context.Context) error {
-	var err error
-	r.stopOnce.Do(func() {
-		defer r.release()
-		if r.probe == nil {
-			return
-		}
-		if r.collected != nil {
-			r.stopColl()
-			<-r.collected
-		}
-		err = r.probe.Close()
-		select {
-		case <-r.done:
-		case <-ctx.Done():
-			r.cancel()
-			<-r.done
-		}
+	if r.probe == nil {
+		return nil
+	}
+	if r.collected != nil {
+		r.stopColl()
+		<-r.collected
+	}
+	err := r.probe.Close()
+	select {
+	case <-r.done:
+	case <-ctx.Done():
 		r.cancel()
-		r.telemetry.Shutdown()
-	})
+		<-r.done
+	}
+	r.cancel()
+	r.telemetry.Shutdown()
 	return err
 }

@@ -16,7 +16,7 @@ type ebpfReceiver struct {
 	metrics consumer.Metrics
 }
 
-func newReceiver(receiver.Settings, *Config, func()) *ebpfReceiver { return &ebpfReceiver{} }
+func newReceiver(receiver.Settings, *Config) *ebpfReceiver { return &ebpfReceiver{} }
 
 func (*ebpfReceiver) Start(context.Context, component.Host) error {
 	return errors.New("the ebpfprocess receiver is only supported on Linux")

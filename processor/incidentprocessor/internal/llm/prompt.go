@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/redact"
+	"github.com/linnix-os/otelcol-linnix/internal/redact"
 )
 
 // Classes an analysis may choose.
