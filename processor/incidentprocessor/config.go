@@ -16,6 +16,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
 
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/expr"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
 )
@@ -173,9 +174,13 @@ func (cfg *Config) loadRules() ([]*rules.Rule, error) {
 func checkWhere(r *rules.Rule) error {
 	set := component.TelemetrySettings{Logger: zap.NewNop(), MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()}
 	if r.IsLogRule() {
-		_, err := expr.NewLog(r.Where, set)
+		if _, err := expr.NewLog(r.Where, set); err != nil {
+			return err
+		}
+		return expr.CheckPaths(r.Where, contract.Lifecycle)
+	}
+	if _, err := expr.NewDataPoint(r.Where, set); err != nil {
 		return err
 	}
-	_, err := expr.NewDataPoint(r.Where, set)
-	return err
+	return expr.CheckPaths(r.Where, contract.ProcessMetrics)
 }

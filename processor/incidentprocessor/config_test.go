@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -45,7 +46,7 @@ func TestLoadConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rs, 2)
 	assert.Equal(t, "make_storm", rs[0].Name)
-	assert.Equal(t, "parent", rs[0].GroupBy)
+	assert.Equal(t, rules.GroupParent, rs[0].GroupBy)
 	assert.Equal(t, "java_spin", rs[1].Name)
 	assert.Equal(t, time.Minute, rs[1].For)
 }
@@ -81,7 +82,12 @@ func TestBadConfigsNameRuleAndField(t *testing.T) {
 	for name, want := range map[string]string{
 		"bad_kind":      `rule "spin": kind: unknown kind "thresholdish"`,
 		"bad_where":     `rule "storm": where:`,
-		"bad_duration":  `for`,
+		"bad_duration":  `rule "spin": for: time: invalid duration "forever"`,
+		"bad_unit":      `rule "cpu_spin": for: time: unknown unit "x" in duration "3x"`,
+		"bad_value":     `rule "spin": value: `,
+		"unnamed_bad":   `'rules[1]' rule without a name: window: time: invalid duration "soon"`,
+		"unknown_field": `rule "spin": threshold: unknown field`,
+		"bad_override":  `rule "cpu_spin": op: must be one of >, >=, <, <=, got "=="`,
 		"missing_field": `rule "leak": metric: missing`,
 		"no_rules":      "rules: no rules",
 		"bad_interval":  "evaluation_interval: must be at least 100ms",
@@ -92,4 +98,62 @@ func TestBadConfigsNameRuleAndField(t *testing.T) {
 			assert.Contains(t, err.Error(), want)
 		})
 	}
+}
+
+// ruleNamed returns the active rule of that name.
+func ruleNamed(t *testing.T, cfg *Config, name string) *rules.Rule {
+	t.Helper()
+	rs, err := cfg.loadRules()
+	require.NoError(t, err)
+	for _, r := range rs {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no rule %s", name)
+	return nil
+}
+
+func TestPartialOverridesOfBuiltInRules(t *testing.T) {
+	builtIn := ruleNamed(t, createDefaultConfig().(*Config), "cpu_spin")
+
+	// Inline: only for changes; the summary, metric, value... stay.
+	cfg, err := loadConfig(t, "override_for")
+	require.NoError(t, err)
+	r := ruleNamed(t, cfg, "cpu_spin")
+	assert.Equal(t, 10*time.Second, r.For)
+	assert.Equal(t, builtIn.Summary, r.Summary)
+	assert.Equal(t, builtIn.Metric, r.Metric)
+	assert.True(t, r.PerSecond)
+	assert.Equal(t, builtIn.Where, r.Where)
+	assert.InDelta(t, 0.95, r.Value, 1e-9)
+	assert.Equal(t, builtIn.Cooldown, r.Cooldown)
+	assert.Len(t, r.Actions, len(builtIn.Actions))
+
+	// Severity only.
+	cfg, err = loadConfig(t, "override_severity")
+	require.NoError(t, err)
+	r = ruleNamed(t, cfg, "oom_risk")
+	assert.Equal(t, rules.SeverityWarning, r.Severity)
+	assert.Equal(t, rules.KindRatio, r.Kind)
+	assert.Equal(t, 30*time.Second, r.For)
+
+	// From a rules file, then inline on top of it.
+	cfg, err = loadConfig(t, "override_file")
+	require.NoError(t, err)
+	r = ruleNamed(t, cfg, "cpu_spin")
+	assert.Equal(t, 20*time.Second, r.For, "from the file")
+	assert.InDelta(t, 0.5, r.Value, 1e-9, "inline, on top of the file's for")
+	assert.Equal(t, builtIn.Summary, r.Summary)
+	r = ruleNamed(t, cfg, "fork_storm")
+	assert.Equal(t, rules.SeverityInfo, r.Severity, "from the file")
+	assert.Equal(t, "fork", r.Event)
+
+	// With a kind, a rule replaces the built-in as a whole.
+	cfg, err = loadConfig(t, "override_replace")
+	require.NoError(t, err)
+	r = ruleNamed(t, cfg, "cpu_spin")
+	assert.Equal(t, "x", r.Summary)
+	assert.Zero(t, r.For)
+	assert.False(t, r.PerSecond)
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/expr"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/grounding"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/llm"
-	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/memsource"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/metadata"
 )
 
@@ -102,8 +101,7 @@ func (p *incidentProcessor) startAnalysis(ctx context.Context, host component.Ho
 		RetryEnabled: lc.Retry.Enabled, RetryInitial: lc.Retry.InitialInterval, RetryMax: lc.Retry.MaxInterval,
 		BreakerFailures: lc.CircuitBreaker.Failures, BreakerOpenFor: lc.CircuitBreaker.OpenFor,
 	})
-	mem := &memsource.System{Root: "/"}
-	p.grounding = grounding.New(mem)
+	p.grounding = grounding.New()
 	p.analyzer = analyzer.New(client, lc.maxWait(), lc.MaxConcurrency, lc.QueueSize, p.emitAnalysed, p.observeOutcome)
 	return nil
 }
@@ -150,7 +148,7 @@ func (p *incidentProcessor) buildEngine() (*engine.Engine, error) {
 		}
 		compiled = append(compiled, er)
 	}
-	return engine.New(compiled, &memsource.System{Root: "/"}, p.cfg.MaxTracked, p.cfg.StaleAfter), nil
+	return engine.New(compiled, p.cfg.MaxTracked, p.cfg.StaleAfter)
 }
 
 // evaluateLoop evaluates every rule each evaluation_interval, so that
@@ -191,7 +189,7 @@ func (p *incidentProcessor) evaluate(ctx context.Context) {
 func (p *incidentProcessor) deliver(ctx context.Context, ld plog.Logs, incidents []engine.Incident) {
 	for _, inc := range incidents {
 		p.telemetry.LinnixIncidents.Add(ctx, 1, metric.WithAttributes(
-			attribute.String("rule", inc.Rule), attribute.String("state", inc.State)))
+			attribute.String("rule", inc.Rule), attribute.String("state", string(inc.State))))
 	}
 	if p.nextLogs == nil {
 		for _, inc := range incidents {

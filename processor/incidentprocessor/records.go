@@ -6,13 +6,15 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/engine"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/llm"
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
 )
 
 const (
-	incidentEventName = "linnix.incident"
-	scopeName         = "github.com/linnix-os/otelcol-linnix/processor/incidentprocessor"
+	incidentEventName = contract.EventIncident
+	scopeName         = contract.ScopeProcessor
 )
 
 // severityNumber maps a rule's severity to the log data model; a resolve is
@@ -22,9 +24,9 @@ func severityNumber(inc *engine.Incident) (plog.SeverityNumber, string) {
 		return plog.SeverityNumberInfo, "INFO"
 	}
 	switch inc.Severity {
-	case "critical":
+	case rules.SeverityCritical:
 		return plog.SeverityNumberError2, "CRITICAL"
-	case "warning":
+	case rules.SeverityWarning:
 		return plog.SeverityNumberWarn, "WARN"
 	}
 	return plog.SeverityNumberInfo, "INFO"
@@ -35,7 +37,7 @@ func severityNumber(inc *engine.Incident) (plog.SeverityNumber, string) {
 func toLogs(incidents []engine.Incident, host, version string, now time.Time) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("host.name", host)
+	rl.Resource().Attributes().PutStr(contract.HostName, host)
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(scopeName)
 	sl.Scope().SetVersion(version)
@@ -55,37 +57,37 @@ func fillRecord(lr plog.LogRecord, inc *engine.Incident, now time.Time) {
 	lr.Body().SetStr(inc.Summary)
 
 	a := lr.Attributes()
-	a.PutStr("incident.id", inc.ID)
-	a.PutStr("incident.rule", inc.Rule)
-	a.PutStr("incident.kind", inc.Kind)
-	a.PutStr("incident.severity", inc.Severity)
-	a.PutStr("incident.state", inc.State)
-	a.PutStr("incident.started", inc.Started.UTC().Format(time.RFC3339Nano))
-	a.PutDouble("incident.confidence", inc.Confidence)
+	a.PutStr(contract.IncidentID, inc.ID)
+	a.PutStr(contract.IncidentRule, inc.Rule)
+	a.PutStr(contract.IncidentKind, string(inc.Kind))
+	a.PutStr(contract.IncidentSeverity, string(inc.Severity))
+	a.PutStr(contract.IncidentState, string(inc.State))
+	a.PutStr(contract.IncidentStarted, inc.Started.UTC().Format(time.RFC3339Nano))
+	a.PutDouble(contract.IncidentConfidence, inc.Confidence)
 	if inc.Repeat {
-		a.PutBool("incident.repeat", true)
+		a.PutBool(contract.IncidentRepeat, true)
 	}
-	ev := a.PutEmptyMap("incident.evidence")
+	ev := a.PutEmptyMap(contract.IncidentEvidence)
 	_ = ev.FromRaw(inc.Evidence)
-	acts := a.PutEmptySlice("incident.actions")
+	acts := a.PutEmptySlice(contract.IncidentActions)
 	for _, s := range inc.Actions {
 		acts.AppendEmpty().SetStr(s)
 	}
 
 	s := inc.Subject
 	if s.PID != 0 {
-		a.PutInt("process.pid", s.PID)
+		a.PutInt(contract.ProcessPID, s.PID)
 	}
 	if s.PPID != 0 {
-		a.PutInt("process.parent_pid", s.PPID)
+		a.PutInt(contract.ProcessParentPID, s.PPID)
 	}
 	for _, kv := range [...][2]string{
-		{"process.executable.name", s.Exe},
-		{"process.executable.path", s.ExePath},
-		{"process.creation.time", s.Created},
-		{"process.linux.cgroup", s.Cgroup},
-		{"container.id", s.Container},
-		{"host.name", s.Host},
+		{contract.ProcessExecutableName, s.Exe},
+		{contract.ProcessExecutablePath, s.ExePath},
+		{contract.ProcessCreationTime, s.Created},
+		{contract.ProcessLinuxCgroup, s.Cgroup},
+		{contract.ContainerID, s.Container},
+		{contract.HostName, s.Host},
 	} {
 		if kv[1] != "" {
 			a.PutStr(kv[0], kv[1])
@@ -97,33 +99,33 @@ func fillRecord(lr plog.LogRecord, inc *engine.Incident, now time.Time) {
 // with the GenAI conventions' model and token attributes.
 func fillAnalysis(lr plog.LogRecord, out llm.Outcome, model string) {
 	a := lr.Attributes()
-	a.PutStr("incident.analysis.status", out.Status)
+	a.PutStr(contract.AnalysisStatus, out.Status)
 	if out.Reason != "" {
-		a.PutStr("incident.analysis.reason", out.Reason)
+		a.PutStr(contract.AnalysisReason, out.Reason)
 	}
 	if out.Latency > 0 {
-		a.PutDouble("incident.analysis.latency", out.Latency.Seconds())
+		a.PutDouble(contract.AnalysisLatency, out.Latency.Seconds())
 	}
 	if out.Status != llm.StatusSkipped {
-		a.PutStr("gen_ai.request.model", model)
+		a.PutStr(contract.GenAIRequestModel, model)
 	}
 	if out.InputTokens > 0 || out.OutputTokens > 0 {
-		a.PutInt("gen_ai.usage.input_tokens", out.InputTokens)
-		a.PutInt("gen_ai.usage.output_tokens", out.OutputTokens)
+		a.PutInt(contract.GenAIUsageInputTokens, out.InputTokens)
+		a.PutInt(contract.GenAIUsageOutputTokens, out.OutputTokens)
 	}
 	an := out.Analysis
 	if an == nil {
 		return
 	}
-	a.PutStr("incident.analysis.class", an.Class)
-	a.PutDouble("incident.analysis.confidence", an.Confidence)
-	a.PutStr("incident.analysis.summary", an.Summary)
-	a.PutStr("incident.analysis.root_cause", an.RootCause)
-	acts := a.PutEmptySlice("incident.analysis.actions")
+	a.PutStr(contract.AnalysisClass, an.Class)
+	a.PutDouble(contract.AnalysisConfidence, an.Confidence)
+	a.PutStr(contract.AnalysisSummary, an.Summary)
+	a.PutStr(contract.AnalysisRootCause, an.RootCause)
+	acts := a.PutEmptySlice(contract.AnalysisActions)
 	for _, s := range an.Actions {
 		acts.AppendEmpty().SetStr(s)
 	}
-	cited := a.PutEmptySlice("incident.analysis.cited_facts")
+	cited := a.PutEmptySlice(contract.AnalysisCitedFacts)
 	for _, s := range an.CitedFacts {
 		cited.AppendEmpty().SetStr(s)
 	}

@@ -37,7 +37,7 @@ type emitted struct {
 func (e *emitted) emit(inc engine.Incident, out llm.Outcome) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.list = append(e.list, inc.ID+"/"+inc.State+"/"+out.Status+"/"+out.Reason)
+	e.list = append(e.list, inc.ID+"/"+string(inc.State)+"/"+out.Status+"/"+out.Reason)
 }
 
 func (e *emitted) get() []string {

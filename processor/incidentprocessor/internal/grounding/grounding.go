@@ -1,6 +1,8 @@
 // Package grounding keeps the little context an incident's analysis is
-// grounded in: the latest per-process CPU and memory, and the recent
-// lifecycle records, so that the prompt states measured facts only.
+// grounded in: the latest per-process CPU and memory, each host's memory
+// (from the system.memory.limit and system.linux.memory.available metrics,
+// never from the host the processor runs on), and the recent lifecycle
+// records, so that the prompt states measured facts only.
 package grounding
 
 import (
@@ -14,9 +16,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/engine"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/llm"
-	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/memsource"
 )
 
 const (
@@ -35,27 +37,27 @@ type sample struct {
 
 // Tracker is safe for concurrent use.
 type Tracker struct {
-	mem memsource.Source
-
 	mu     sync.Mutex
+	mem    *engine.HostMemory
 	procs  map[int64]*sample
 	recent []llm.Lifecycle // ring
 	next   int
 }
 
 // New returns an empty tracker.
-func New(mem memsource.Source) *Tracker {
-	return &Tracker{mem: mem, procs: map[int64]*sample{}, recent: make([]llm.Lifecycle, 0, recentRecords)}
+func New() *Tracker {
+	return &Tracker{mem: engine.NewHostMemory(), procs: map[int64]*sample{}, recent: make([]llm.Lifecycle, 0, recentRecords)}
 }
 
 // ObserveMetrics keeps each process's latest CPU cores and resident memory.
 func (t *Tracker) ObserveMetrics(md pmetric.Metrics, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.mem.ObserveMetrics(md, now)
 	for i := 0; i < md.ResourceMetrics().Len(); i++ {
 		rm := md.ResourceMetrics().At(i)
 		attrs := rm.Resource().Attributes()
-		pid := intAttr(attrs, "process.pid")
+		pid := intAttr(attrs, contract.ProcessPID)
 		if pid == 0 {
 			continue
 		}
@@ -67,7 +69,7 @@ func (t *Tracker) ObserveMetrics(md pmetric.Metrics, now time.Time) {
 			s = &sample{}
 			t.procs[pid] = s
 		}
-		if v, ok := attrs.Get("process.executable.name"); ok {
+		if v, ok := attrs.Get(contract.ProcessExecutableName); ok {
 			s.exe = v.AsString()
 		}
 		s.updated = now
@@ -76,9 +78,9 @@ func (t *Tracker) ObserveMetrics(md pmetric.Metrics, now time.Time) {
 			for k := 0; k < ms.Len(); k++ {
 				m := ms.At(k)
 				switch m.Name() {
-				case "linnix.process.cpu.cores":
+				case contract.MetricCPUCores:
 					s.cores = lastValue(m)
-				case "process.memory.usage":
+				case contract.MetricMemoryUsage:
 					s.rss = lastValue(m)
 				}
 			}
@@ -98,30 +100,30 @@ func (t *Tracker) ObserveLogs(ld plog.Logs) {
 				lr := lrs.At(k)
 				var event string
 				switch lr.EventName() {
-				case "linnix.process.fork":
+				case contract.EventFork:
 					event = "fork"
-				case "linnix.process.exec":
+				case contract.EventExec:
 					event = "exec"
-				case "linnix.process.exit":
+				case contract.EventExit:
 					event = "exit"
 				default:
 					continue
 				}
 				a := lr.Attributes()
-				if _, thread := a.Get("thread.id"); thread {
+				if _, thread := a.Get(contract.ThreadID); thread {
 					continue
 				}
-				rec := llm.Lifecycle{At: lr.Timestamp().AsTime(), Event: event, PID: intAttr(a, "process.pid"), PPID: intAttr(a, "process.parent_pid")}
-				if v, ok := a.Get("process.executable.name"); ok {
+				rec := llm.Lifecycle{At: lr.Timestamp().AsTime(), Event: event, PID: intAttr(a, contract.ProcessPID), PPID: intAttr(a, contract.ProcessParentPID)}
+				if v, ok := a.Get(contract.ProcessExecutableName); ok {
 					rec.Exe = v.AsString()
 				}
-				if v, ok := a.Get("process.command_args"); ok && v.Type() == pcommon.ValueTypeSlice && event == "exec" {
+				if v, ok := a.Get(contract.ProcessCommandArgs); ok && v.Type() == pcommon.ValueTypeSlice && event == "exec" {
 					for _, x := range v.Slice().AsRaw() {
 						s, _ := x.(string)
 						rec.Args = append(rec.Args, s)
 					}
 				}
-				if v, ok := a.Get("process.exit.code"); ok && event == "exit" {
+				if v, ok := a.Get(contract.ProcessExitCode); ok && event == "exit" {
 					code := v.Int()
 					rec.ExitCode = &code
 				}
@@ -141,27 +143,27 @@ func (t *Tracker) ObserveLogs(ld plog.Logs) {
 
 // Input gathers what an incident's prompt may say.
 func (t *Tracker) Input(inc engine.Incident, now time.Time, staleAfter time.Duration) llm.Input {
-	in := llm.Input{Rule: inc.Rule, Kind: inc.Kind, Severity: inc.Severity, Summary: inc.Summary, Evidence: inc.Evidence}
+	in := llm.Input{Rule: inc.Rule, Kind: string(inc.Kind), Severity: string(inc.Severity), Summary: inc.Summary, Evidence: inc.Evidence}
 	s := inc.Subject
 	for _, kv := range []llm.KV{
-		{Key: "process.pid", Value: num(s.PID)},
-		{Key: "process.parent_pid", Value: num(s.PPID)},
-		{Key: "process.executable.name", Value: s.Exe},
-		{Key: "process.executable.path", Value: s.ExePath},
-		{Key: "container.id", Value: s.Container},
-		{Key: "process.linux.cgroup", Value: s.Cgroup},
-		{Key: "host.name", Value: s.Host},
+		{Key: contract.ProcessPID, Value: num(s.PID)},
+		{Key: contract.ProcessParentPID, Value: num(s.PPID)},
+		{Key: contract.ProcessExecutableName, Value: s.Exe},
+		{Key: contract.ProcessExecutablePath, Value: s.ExePath},
+		{Key: contract.ContainerID, Value: s.Container},
+		{Key: contract.ProcessLinuxCgroup, Value: s.Cgroup},
+		{Key: contract.HostName, Value: s.Host},
 	} {
 		if kv.Value != "" {
 			in.Subject = append(in.Subject, kv)
 		}
 	}
-	if t.mem != nil {
-		in.HostMemoryTotal, in.HostMemoryAvailable, _ = t.mem.Host()
-	}
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// The incident's host's memory, if its metrics are fresh; nothing is
+	// said of a host whose memory is unknown.
+	in.HostMemoryTotal, in.HostMemoryAvailable, _ = t.mem.Get(s.Host, now, staleAfter)
 	var live []llm.Process
 	for pid, p := range t.procs {
 		if now.Sub(p.updated) <= staleAfter {

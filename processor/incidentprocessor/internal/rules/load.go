@@ -44,8 +44,10 @@ func Defaults() []Rule {
 }
 
 // Set assembles the active rules: the defaults (when useDefaults), then the
-// rules file, then inline rules; a later rule replaces an earlier one of the
-// same name. Every rule is validated; the error names each rule and field.
+// rules file, then inline rules. A later rule of the same name replaces an
+// earlier one when it has a kind, and otherwise overrides only the fields
+// it sets (so that `{name: cpu_spin, for: 10s}` keeps the rest of the
+// built-in). Every rule is validated; the error names each rule and field.
 func Set(useDefaults bool, file string, inline []Rule, whereCheck func(*Rule) error) ([]*Rule, error) {
 	var layers [][]Rule
 	if useDefaults {
@@ -75,7 +77,11 @@ func Set(useDefaults bool, file string, inline []Rule, whereCheck func(*Rule) er
 			}
 			seen[r.Name] = true
 			if j, ok := index[r.Name]; ok {
-				out[j] = &r
+				if r.Kind == "" {
+					out[j] = r.override(out[j])
+				} else {
+					out[j] = &r
+				}
 				continue
 			}
 			index[r.Name] = len(out)

@@ -9,24 +9,52 @@ import (
 	"fmt"
 	"text/template"
 	"time"
+
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
 )
+
+// Kind is what a rule measures and how.
+type Kind string
 
 // Kinds of rule.
 const (
-	KindThreshold  = "threshold"
-	KindRate       = "rate"
-	KindShortLived = "short_lived"
-	KindTrend      = "trend"
-	KindRatio      = "ratio"
+	KindThreshold  Kind = "threshold"
+	KindRate       Kind = "rate"
+	KindShortLived Kind = "short_lived"
+	KindTrend      Kind = "trend"
+	KindRatio      Kind = "ratio"
 )
+
+// GroupBy is the subject a rule's incidents are about.
+type GroupBy string
 
 // Subjects a rule can group by.
 const (
-	GroupProcess    = "process"
-	GroupParent     = "parent"
-	GroupExecutable = "executable"
-	GroupContainer  = "container.id"
-	GroupHost       = "host"
+	GroupProcess    GroupBy = "process"
+	GroupParent     GroupBy = "parent"
+	GroupExecutable GroupBy = "executable"
+	GroupContainer  GroupBy = "container.id"
+	GroupHost       GroupBy = "host"
+)
+
+// State is an incident's state. The values are the record contract's, so
+// that a State is written to incident.state as it is.
+type State string
+
+// Incident states.
+const (
+	StateFiring   State = contract.StateFiring
+	StateResolved State = contract.StateResolved
+)
+
+// Severity is a rule's severity, written to incident.severity as it is.
+type Severity string
+
+// Severities, lowest first.
+const (
+	SeverityInfo     Severity = contract.SeverityInfo
+	SeverityWarning  Severity = contract.SeverityWarning
+	SeverityCritical Severity = contract.SeverityCritical
 )
 
 // Denominators of a ratio rule.
@@ -38,12 +66,12 @@ const (
 // Rule is one incident rule. Fields after Actions apply to some kinds only.
 type Rule struct {
 	Name     string        `mapstructure:"name"`
-	Kind     string        `mapstructure:"kind"`
+	Kind     Kind          `mapstructure:"kind"`
 	Where    string        `mapstructure:"where"`
-	GroupBy  string        `mapstructure:"group_by"`
+	GroupBy  GroupBy       `mapstructure:"group_by"`
 	For      time.Duration `mapstructure:"for"`
 	Window   time.Duration `mapstructure:"window"`
-	Severity string        `mapstructure:"severity"`
+	Severity Severity      `mapstructure:"severity"`
 	Cooldown time.Duration `mapstructure:"cooldown"`
 	Summary  string        `mapstructure:"summary"`
 	Actions  []string      `mapstructure:"actions"`
@@ -53,6 +81,10 @@ type Rule struct {
 	Metric string  `mapstructure:"metric"`
 	Op     string  `mapstructure:"op"`
 	Value  float64 `mapstructure:"value"`
+	// PerSecond makes threshold, trend and ratio read the metric's rate of
+	// increase per second rather than its value: a cumulative counter such
+	// as process.cpu.time (seconds) then reads as cores.
+	PerSecond bool `mapstructure:"per_second"`
 
 	// rate: which lifecycle event; rate and short_lived: how many in Window.
 	Event    string  `mapstructure:"event"`
@@ -71,14 +103,17 @@ type Rule struct {
 	Of                 string  `mapstructure:"of"`
 	HostAvailableBelow float64 `mapstructure:"host_available_below"`
 
+	// set names the keys the rule's configuration set, for partial
+	// overrides of a built-in rule; nil for a rule built in Go.
+	set map[string]bool
+
 	summary *template.Template
 	actions []*template.Template
 }
 
-// Severity levels.
-var severities = map[string]bool{"info": true, "warning": true, "critical": true}
+var severities = map[Severity]bool{SeverityInfo: true, SeverityWarning: true, SeverityCritical: true}
 
-var groups = map[string]bool{GroupProcess: true, GroupParent: true, GroupExecutable: true, GroupContainer: true, GroupHost: true}
+var groups = map[GroupBy]bool{GroupProcess: true, GroupParent: true, GroupExecutable: true, GroupContainer: true, GroupHost: true}
 
 var ops = map[string]bool{">": true, ">=": true, "<": true, "<=": true}
 
@@ -99,7 +134,7 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 		return errors.New("rule without a name: every rule needs name")
 	}
 	if r.Severity == "" {
-		r.Severity = "warning"
+		r.Severity = SeverityWarning
 	}
 	if !severities[r.Severity] {
 		add("severity", "must be info, warning or critical, got %q", r.Severity)
@@ -117,6 +152,9 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 	}
 	if r.Cooldown == 0 {
 		r.Cooldown = 10 * time.Minute
+	}
+	if r.PerSecond && r.IsLogRule() {
+		add("per_second", "applies to threshold, trend and ratio rules only, not %s", r.Kind)
 	}
 	switch r.Kind {
 	case KindThreshold:
@@ -209,7 +247,7 @@ func (r *Rule) requireWindowCount(add func(string, string, ...any)) {
 	}
 }
 
-func defaultGroup(kind string) string {
+func defaultGroup(kind Kind) GroupBy {
 	switch kind {
 	case KindRate:
 		return GroupHost

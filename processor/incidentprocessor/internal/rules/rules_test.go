@@ -14,11 +14,11 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := map[string]string{}
+	names := map[string]Kind{}
 	for _, r := range rs {
 		names[r.Name] = r.Kind
 	}
-	for name, kind := range map[string]string{
+	for name, kind := range map[string]Kind{
 		"cpu_spin": KindThreshold, "fork_storm": KindRate, "runaway_tree": KindRate,
 		"short_job_flood": KindShortLived, "memory_leak": KindTrend, "oom_risk": KindRatio,
 	} {
@@ -147,4 +147,66 @@ func FuzzParseRules(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestRuleWithoutKindOverridesTheFieldsItSets(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(file, []byte("rules: [{name: cpu_spin, for: 10s}, {name: memory_leak, severity: critical}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A rule built in Go has no record of its keys: its non-zero fields
+	// override.
+	rs, err := Set(true, file, []Rule{{Name: "cpu_spin", Value: 0.5}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spin, leak *Rule
+	for _, r := range rs {
+		switch r.Name {
+		case "cpu_spin":
+			spin = r
+		case "memory_leak":
+			leak = r
+		}
+	}
+	if spin.For != 10*time.Second || spin.Value != 0.5 || spin.Metric != "process.cpu.time" || !spin.PerSecond || spin.Kind != KindThreshold {
+		t.Errorf("cpu_spin not overridden field by field: %+v", spin)
+	}
+	if leak.Severity != SeverityCritical || leak.MinR2 != 0.8 {
+		t.Errorf("memory_leak not overridden field by field: %+v", leak)
+	}
+	for _, d := range Defaults() {
+		if d.Name == "cpu_spin" && d.For != 3*time.Minute {
+			t.Errorf("the built-in changed: %v", d.For)
+		}
+	}
+
+	_, err = Set(true, "", []Rule{{Name: "nope", For: time.Second}}, nil)
+	if err == nil || !strings.Contains(err.Error(), `rule "nope": kind: missing`) {
+		t.Errorf("an unknown name without kind: got %v", err)
+	}
+}
+
+func TestPerSecondIsForMetricKindsOnly(t *testing.T) {
+	rs, _ := Parse([]byte(`rules: [{name: p, kind: rate, event: fork, window: 5s, min_count: 5, per_second: true, summary: x}]`))
+	err := rs[0].Validate(nil)
+	if err == nil || !strings.Contains(err.Error(), `rule "p": per_second: applies to threshold, trend and ratio rules only`) {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestDecodeErrorsNameTheRuleAndField(t *testing.T) {
+	for yml, want := range map[string]string{
+		`rules: [{name: cpu_spin, for: 3x}]`:           `rule "cpu_spin": for: time: unknown unit "x" in duration "3x"`,
+		`rules: [{name: a, value: high}]`:              `rule "a": value: `,
+		`rules: [{name: a, per_second: maybe}]`:        `rule "a": per_second: `,
+		`rules: [{name: a, actions: 3}]`:               `rule "a": actions: `,
+		`rules: [{name: a}, {kind: rate, window: 1z}]`: `'rules[1]' rule without a name: window: time: unknown unit "z"`,
+	} {
+		_, err := Parse([]byte(yml))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %q", yml, err, want)
+		}
+	}
 }

@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"strconv"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
+)
+
+// Subject is what an incident is about.
+type Subject struct {
+	PID, PPID    int64
+	Exe, ExePath string
+	Created      string // process.creation.time
+	Container    string
+	Cgroup       string // process.linux.cgroup
+	Host         string
+	// CgroupLimit is the process's cgroup memory limit in bytes, from the
+	// linnix.cgroup.memory.limit resource attribute; 0 when unlimited or
+	// unknown. Only a process subject has one.
+	CgroupLimit float64
+}
+
+// subjectOf reads a subject from a lifecycle record's attributes or a
+// process's resource.
+func subjectOf(attrs pcommon.Map, host string) Subject {
+	return Subject{
+		PID:         num(attrs, contract.ProcessPID),
+		PPID:        num(attrs, contract.ProcessParentPID),
+		Exe:         str(attrs, contract.ProcessExecutableName),
+		ExePath:     str(attrs, contract.ProcessExecutablePath),
+		Created:     str(attrs, contract.ProcessCreationTime),
+		Container:   str(attrs, contract.ContainerID),
+		Cgroup:      str(attrs, contract.ProcessLinuxCgroup),
+		Host:        host,
+		CgroupLimit: float64(num(attrs, contract.CgroupMemoryLimit)),
+	}
+}
+
+// processKey identifies a process across pid reuse by its start time. A
+// source without process.creation.time (the hostmetrics process scraper)
+// keys by pid alone.
+func processKey(s Subject) string {
+	return "process/" + strconv.FormatInt(s.PID, 10) + "@" + s.Created
+}
+
+// groupKey maps a subject to the key of its group. For a fork record the
+// parent is the forking process; its executable is the child's (a forked
+// child runs its parent's image).
+func groupKey(group rules.GroupBy, s Subject, event string) (string, Subject, bool) {
+	switch group {
+	case rules.GroupProcess:
+		if s.PID == 0 {
+			return "", s, false
+		}
+		return processKey(s), s, true
+	case rules.GroupParent:
+		if s.PPID == 0 {
+			return "", s, false
+		}
+		parent := Subject{PID: s.PPID, Exe: s.Exe, Container: s.Container, Host: s.Host}
+		if event != "fork" {
+			parent.Exe = ""
+		}
+		return "parent/" + strconv.FormatInt(s.PPID, 10), parent, true
+	case rules.GroupExecutable:
+		if s.Exe == "" {
+			return "", s, false
+		}
+		return "executable/" + s.Exe, Subject{Exe: s.Exe, ExePath: s.ExePath, Host: s.Host}, true
+	case rules.GroupContainer:
+		if s.Container == "" {
+			return "", s, false
+		}
+		return "container/" + s.Container, Subject{Container: s.Container, Host: s.Host}, true
+	default:
+		return "host/" + s.Host, Subject{Host: s.Host}, true
+	}
+}
+
+// lifecycleEvent maps a record's event name to a rule's event.
+func lifecycleEvent(name string) (string, bool) {
+	switch name {
+	case contract.EventFork:
+		return "fork", true
+	case contract.EventExec:
+		return "exec", true
+	case contract.EventExit:
+		return "exit", true
+	}
+	return "", false
+}
+
+func str(m pcommon.Map, k string) string {
+	if v, ok := m.Get(k); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+func num(m pcommon.Map, k string) int64 {
+	v, ok := m.Get(k)
+	if !ok {
+		return 0
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int()
+	case pcommon.ValueTypeDouble:
+		return int64(v.Double())
+	case pcommon.ValueTypeStr:
+		n, _ := strconv.ParseInt(v.Str(), 10, 64)
+		return n
+	}
+	return 0
+}
