@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/internal/pdatautil"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/expr"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
 )
@@ -80,7 +81,7 @@ func (e *Engine) ObserveLogs(ctx context.Context, ld plog.Logs, now time.Time) {
 	defer e.mu.Unlock()
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
-		host := str(rl.Resource().Attributes(), contract.HostName)
+		host := pdatautil.Str(rl.Resource().Attributes(), contract.HostName)
 		for j := 0; j < rl.ScopeLogs().Len(); j++ {
 			sl := rl.ScopeLogs().At(j)
 			for k := 0; k < sl.LogRecords().Len(); k++ {
@@ -155,7 +156,7 @@ func (e *Engine) ObserveMetrics(ctx context.Context, md pmetric.Metrics, now tim
 	for i := 0; i < md.ResourceMetrics().Len(); i++ {
 		rm := md.ResourceMetrics().At(i)
 		e.mem.observe(rm, now)
-		subj := subjectOf(rm.Resource().Attributes(), str(rm.Resource().Attributes(), contract.HostName))
+		subj := subjectOf(rm.Resource().Attributes(), pdatautil.Str(rm.Resource().Attributes(), contract.HostName))
 		keys := map[*ruleState]*acc{} // this resource's group, per rule
 		for j := 0; j < rm.ScopeMetrics().Len(); j++ {
 			sm := rm.ScopeMetrics().At(j)
@@ -165,7 +166,7 @@ func (e *Engine) ObserveMetrics(ctx context.Context, md pmetric.Metrics, now tim
 					if r.IsLogRule() || r.Metric != m.Name() {
 						continue
 					}
-					dps := numberPoints(m)
+					dps := pdatautil.NumberPoints(m)
 					for d := 0; d < dps.Len(); d++ {
 						dp := dps.At(d)
 						if !r.DPWhere.Match(ctx, rm, sm, m, dp) {
@@ -186,7 +187,7 @@ func (e *Engine) ObserveMetrics(ctx context.Context, md pmetric.Metrics, now tim
 						if a == nil {
 							continue // the subject has no such group
 						}
-						a.sum += value(dp)
+						a.sum += pdatautil.PointValue(dp)
 						if t := dp.Timestamp().AsTime(); t.After(a.ts) {
 							a.ts = t
 						}

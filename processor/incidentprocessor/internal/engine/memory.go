@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/internal/pdatautil"
 )
 
 // HostMemory keeps each host's total and available memory, as the
@@ -45,15 +46,15 @@ func (h *HostMemory) observe(rm pmetric.ResourceMetrics, now time.Time) {
 			if name != contract.MetricMemoryLimit && name != contract.MetricMemoryAvailable {
 				continue
 			}
-			dps := numberPoints(m)
+			dps := pdatautil.NumberPoints(m)
 			if dps.Len() == 0 {
 				continue
 			}
 			var v float64
 			for d := 0; d < dps.Len(); d++ {
-				v += value(dps.At(d))
+				v += pdatautil.PointValue(dps.At(d))
 			}
-			hm := h.host(str(rm.Resource().Attributes(), contract.HostName), now)
+			hm := h.host(pdatautil.Str(rm.Resource().Attributes(), contract.HostName), now)
 			if name == contract.MetricMemoryLimit {
 				hm.total, hm.totalAt = v, now
 			} else {
@@ -87,21 +88,4 @@ func (h *HostMemory) Get(host string, now time.Time, staleAfter time.Duration) (
 		return 0, 0, false
 	}
 	return hm.total, hm.avail, true
-}
-
-func numberPoints(m pmetric.Metric) pmetric.NumberDataPointSlice {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints()
-	}
-	return pmetric.NewNumberDataPointSlice()
-}
-
-func value(dp pmetric.NumberDataPoint) float64 {
-	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-		return float64(dp.IntValue())
-	}
-	return dp.DoubleValue()
 }

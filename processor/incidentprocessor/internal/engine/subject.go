@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/internal/pdatautil"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
 )
 
@@ -27,15 +28,15 @@ type Subject struct {
 // process's resource.
 func subjectOf(attrs pcommon.Map, host string) Subject {
 	return Subject{
-		PID:         num(attrs, contract.ProcessPID),
-		PPID:        num(attrs, contract.ProcessParentPID),
-		Exe:         str(attrs, contract.ProcessExecutableName),
-		ExePath:     str(attrs, contract.ProcessExecutablePath),
-		Created:     str(attrs, contract.ProcessCreationTime),
-		Container:   str(attrs, contract.ContainerID),
-		Cgroup:      str(attrs, contract.ProcessLinuxCgroup),
+		PID:         pdatautil.Int(attrs, contract.ProcessPID),
+		PPID:        pdatautil.Int(attrs, contract.ProcessParentPID),
+		Exe:         pdatautil.Str(attrs, contract.ProcessExecutableName),
+		ExePath:     pdatautil.Str(attrs, contract.ProcessExecutablePath),
+		Created:     pdatautil.Str(attrs, contract.ProcessCreationTime),
+		Container:   pdatautil.Str(attrs, contract.ContainerID),
+		Cgroup:      pdatautil.Str(attrs, contract.ProcessLinuxCgroup),
 		Host:        host,
-		CgroupLimit: float64(num(attrs, contract.CgroupMemoryLimit)),
+		CgroupLimit: float64(pdatautil.Int(attrs, contract.CgroupMemoryLimit)),
 	}
 }
 
@@ -91,28 +92,4 @@ func lifecycleEvent(name string) (string, bool) {
 		return "exit", true
 	}
 	return "", false
-}
-
-func str(m pcommon.Map, k string) string {
-	if v, ok := m.Get(k); ok {
-		return v.AsString()
-	}
-	return ""
-}
-
-func num(m pcommon.Map, k string) int64 {
-	v, ok := m.Get(k)
-	if !ok {
-		return 0
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v.Int()
-	case pcommon.ValueTypeDouble:
-		return int64(v.Double())
-	case pcommon.ValueTypeStr:
-		n, _ := strconv.ParseInt(v.Str(), 10, 64)
-		return n
-	}
-	return 0
 }

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/internal/pdatautil"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/engine"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/llm"
 )
@@ -57,7 +58,7 @@ func (t *Tracker) ObserveMetrics(md pmetric.Metrics, now time.Time) {
 	for i := 0; i < md.ResourceMetrics().Len(); i++ {
 		rm := md.ResourceMetrics().At(i)
 		attrs := rm.Resource().Attributes()
-		pid := intAttr(attrs, contract.ProcessPID)
+		pid := pdatautil.Int(attrs, contract.ProcessPID)
 		if pid == 0 {
 			continue
 		}
@@ -113,7 +114,7 @@ func (t *Tracker) ObserveLogs(ld plog.Logs) {
 				if _, thread := a.Get(contract.ThreadID); thread {
 					continue
 				}
-				rec := llm.Lifecycle{At: lr.Timestamp().AsTime(), Event: event, PID: intAttr(a, contract.ProcessPID), PPID: intAttr(a, contract.ProcessParentPID)}
+				rec := llm.Lifecycle{At: lr.Timestamp().AsTime(), Event: event, PID: pdatautil.Int(a, contract.ProcessPID), PPID: pdatautil.Int(a, contract.ProcessParentPID)}
 				if v, ok := a.Get(contract.ProcessExecutableName); ok {
 					rec.Exe = v.AsString()
 				}
@@ -197,18 +198,6 @@ func num(v int64) string {
 		return ""
 	}
 	return strconv.FormatInt(v, 10)
-}
-
-func intAttr(m pcommon.Map, k string) int64 {
-	v, ok := m.Get(k)
-	if !ok {
-		return 0
-	}
-	if v.Type() == pcommon.ValueTypeInt {
-		return v.Int()
-	}
-	n, _ := strconv.ParseInt(v.AsString(), 10, 64)
-	return n
 }
 
 func lastValue(m pmetric.Metric) float64 {
