@@ -12,10 +12,11 @@ import (
 // EventType is the lifecycle step a record describes.
 type EventType uint32
 
+// The values are enum event_type of process.bpf.c, as bpf2go emits them.
 const (
-	EventFork EventType = 1
-	EventExec EventType = 2
-	EventExit EventType = 3
+	EventFork = EventType(processEventTypeEVENT_FORK)
+	EventExec = EventType(processEventTypeEVENT_EXEC)
+	EventExit = EventType(processEventTypeEVENT_EXIT)
 )
 
 func (t EventType) String() string {
@@ -30,12 +31,13 @@ func (t EventType) String() string {
 	return fmt.Sprintf("unknown(%d)", uint32(t))
 }
 
-// Flags set by the kernel side on a record.
+// Flags set by the kernel side on a record: enum event_flag of
+// process.bpf.c, as bpf2go emits it.
 const (
-	FlagArgvTruncated     uint32 = 0x1
-	FlagThread            uint32 = 0x2
-	FlagFilenameTruncated uint32 = 0x4
-	FlagCgroupTruncated   uint32 = 0x8
+	FlagArgvTruncated     = uint32(processEventFlagFLAG_ARGV_TRUNCATED)
+	FlagThread            = uint32(processEventFlagFLAG_THREAD)
+	FlagFilenameTruncated = uint32(processEventFlagFLAG_FILENAME_TRUNCATED)
+	FlagCgroupTruncated   = uint32(processEventFlagFLAG_CGROUP_TRUNCATED)
 )
 
 // Layout of struct event_hdr in process.bpf.c. TestHeaderLayoutMatchesBTF

@@ -3,4 +3,4 @@
 // write. Everything above this package speaks Go types, not bytes.
 package bpf
 
-//go:generate go tool -modfile=../internal/tools/go.mod bpf2go -cc clang -strip llvm-strip -cflags "-O2 -g -Wall -Werror" -target amd64,arm64 -type event_hdr -type task_sample process process.bpf.c -- -I./headers
+//go:generate go tool -modfile=../internal/tools/go.mod bpf2go -cc clang -strip llvm-strip -cflags "-O2 -g -Wall -Werror" -target amd64,arm64 -type event_type -type event_flag -type task_flag process process.bpf.c -- -I./headers

@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
@@ -73,5 +74,72 @@ func TestTaskSampleMatchesBTF(t *testing.T) {
 		if int(f.Type.Size()) != size {
 			t.Errorf("%s is %d bytes, Go field %s %d", m.Name, size, f.Name, f.Type.Size())
 		}
+	}
+}
+
+// TestLimitsMatchBTF pins limits.go, which builds without the object, to
+// enum limits as compiled into it, and checks the map and variable defaults
+// that the loader overrides use the same numbers.
+func TestLimitsMatchBTF(t *testing.T) {
+	spec, err := loadProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var limits *btf.Enum
+	if err := spec.Types.TypeByName("limits", &limits); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{
+		"ARGV_MAX_LEN":        MaxArgvBytes,
+		"ARGV_DEFAULT_LEN":    DefaultArgvBytes,
+		"RING_BUFFER_DEFAULT": DefaultRingBuffer,
+		"RING_BUFFER_MIN":     MinRingBuffer,
+	}
+	if len(limits.Values) != len(want) {
+		t.Errorf("enum limits has %d values, limits.go knows %d", len(limits.Values), len(want))
+	}
+	for _, v := range limits.Values {
+		w, ok := want[v.Name]
+		if !ok {
+			t.Errorf("%s is unknown to limits.go", v.Name)
+			continue
+		}
+		if v.Value != w {
+			t.Errorf("%s is %d in process.bpf.c, %d in limits.go", v.Name, v.Value, w)
+		}
+	}
+	if got := spec.Maps["events"].MaxEntries; got != DefaultRingBuffer {
+		t.Errorf("events ring buffer is %d bytes in the object, DefaultRingBuffer %d", got, DefaultRingBuffer)
+	}
+	var argvMax uint32
+	if err := spec.Variables["argv_max"].Get(&argvMax); err != nil {
+		t.Fatal(err)
+	}
+	if argvMax != DefaultArgvBytes {
+		t.Errorf("argv_max defaults to %d in the object, DefaultArgvBytes %d", argvMax, DefaultArgvBytes)
+	}
+	if got := spec.Maps["lost"].MaxEntries; got != uint32(EventExit)+1 {
+		t.Errorf("lost has %d entries, Losses reads up to key %d", got, EventExit)
+	}
+}
+
+// TestEventTypesAreNamed keeps EventType.String in step with enum
+// event_type: every value the kernel side can write has a name.
+func TestEventTypesAreNamed(t *testing.T) {
+	spec, err := loadProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types *btf.Enum
+	if err := spec.Types.TypeByName("event_type", &types); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range types.Values {
+		if s := EventType(v.Value).String(); strings.HasPrefix(s, "unknown") {
+			t.Errorf("%s (%d) has no name: %s", v.Name, v.Value, s)
+		}
+	}
+	if len(types.Values) != int(EventExit-EventFork)+1 {
+		t.Errorf("enum event_type has %d values, Decode accepts %d..%d", len(types.Values), EventFork, EventExit)
 	}
 }

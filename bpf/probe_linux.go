@@ -17,13 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Limits of the kernel side; see process.bpf.c.
-const (
-	MaxArgvBytes      = 16384
-	DefaultArgvBytes  = 4096
-	DefaultRingBuffer = 8 << 20
-)
-
 // Options tune the programs before they are loaded.
 type Options struct {
 	// RingBufferSize in bytes: a power of two and a multiple of the page size.

@@ -15,23 +15,43 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define EVENT_FORK 1
-#define EVENT_EXEC 2
-#define EVENT_EXIT 3
+// Record types, the type field of struct event_hdr. bpf2go emits them as Go
+// constants (-type event_type), which the decoder uses.
+enum event_type {
+	EVENT_FORK = 1,
+	EVENT_EXEC = 2,
+	EVENT_EXIT = 3,
+};
 
-#define FLAG_ARGV_TRUNCATED 0x1
-#define FLAG_THREAD 0x2
-#define FLAG_FILENAME_TRUNCATED 0x4
-#define FLAG_CGROUP_TRUNCATED 0x8
+// Bits of the flags field of struct event_hdr (-type event_flag).
+enum event_flag {
+	FLAG_ARGV_TRUNCATED = 0x1,
+	FLAG_THREAD = 0x2,
+	FLAG_FILENAME_TRUNCATED = 0x4,
+	FLAG_CGROUP_TRUNCATED = 0x8,
+};
+
+// Task flags the iterator and user space interpret (-type task_flag).
+enum task_flag {
+	PF_KTHREAD = 0x00200000,
+};
+
+// Limits user space configures within. bpf/limits.go holds the same numbers
+// for code that builds without the object; TestLimitsMatchBTF compares them.
+enum limits {
+	// Strings before argv are written at offsets masked with PRE_ARGV_MASK,
+	// argv itself is at most ARGV_MAX_LEN: the verifier can then prove every
+	// write stays inside the scratch buffer.
+	ARGV_MAX_LEN = 16384,
+	ARGV_DEFAULT_LEN = 4096,
+	RING_BUFFER_DEFAULT = 8 << 20,
+	RING_BUFFER_MIN = 4096, // one page
+};
 
 #define FILENAME_MAX_LEN 4096
 #define CGROUP_MAX_DEPTH 12
 #define CGROUP_NAME_MAX 256
-// Strings before argv are written at offsets masked with PRE_ARGV_MASK, argv
-// itself is at most ARGV_MAX_LEN: the verifier can then prove every write
-// stays inside the scratch buffer.
 #define PRE_ARGV_MASK 0x1fff
-#define ARGV_MAX_LEN 16384
 #define SCRATCH_SIZE 32768
 
 // Keep in sync with bpf/event.go; TestHeaderLayoutMatchesBTF checks it.
@@ -94,16 +114,22 @@ struct task_sample {
 	char comm[16];
 };
 
-// Emits the record types into BTF so bpf2go can generate their Go mirrors.
+// Emits these types into BTF: the layout tests check the hand-written Go
+// mirrors of the structs (bpf/event.go, bpf/tasks.go) against it, bpf2go
+// turns the enums into Go constants, and TestLimitsMatchBTF reads limits.
 const struct event_hdr *unused_event_hdr __attribute__((unused));
 const struct task_sample *unused_task_sample __attribute__((unused));
+const enum event_type *unused_event_type __attribute__((unused));
+const enum event_flag *unused_event_flag __attribute__((unused));
+const enum task_flag *unused_task_flag __attribute__((unused));
+const enum limits *unused_limits __attribute__((unused));
 
 struct scratch {
 	char buf[SCRATCH_SIZE];
 };
 
 // Set from user space before load.
-const volatile __u32 argv_max = 4096;
+const volatile __u32 argv_max = ARGV_DEFAULT_LEN;
 const volatile bool include_threads = false;
 // Kernels since 6.16 pass group_dead to sched_process_exit; older ones do
 // not, and reading a second argument there would fail verification. There,
@@ -117,7 +143,7 @@ const volatile __u32 v1_subsys_id = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
+	__uint(max_entries, RING_BUFFER_DEFAULT);
 } events SEC(".maps");
 
 struct {
@@ -130,7 +156,7 @@ struct {
 // Ring-buffer reserve failures, per CPU, indexed by event type.
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 4);
+	__uint(max_entries, EVENT_EXIT + 1);
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
@@ -192,7 +218,7 @@ static __always_inline struct scratch *get_scratch(void)
 	return bpf_map_lookup_elem(&scratch_map, &zero);
 }
 
-static __always_inline void fill_common(struct event_hdr *h, __u32 type, struct task_struct *task)
+static __always_inline void fill_common(struct event_hdr *h, enum event_type type, struct task_struct *task)
 {
 	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
 
@@ -381,8 +407,6 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	emit(s, h, off);
 	return 0;
 }
-
-#define PF_KTHREAD 0x00200000
 
 // Samples every task for the metrics signal; read through a bpf_iter link
 // once per collection interval.

@@ -13,66 +13,33 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type processEventHdr struct {
-	_               structs.HostLayout
-	TimestampNs     uint64
-	StartNs         uint64
-	CgroupId        uint64
-	Type            uint32
-	Pid             uint32
-	Tid             uint32
-	Ppid            uint32
-	Uid             uint32
-	Euid            uint32
-	Gid             uint32
-	Egid            uint32
-	ExitCode        uint32
-	Flags           uint32
-	CgroupHierarchy uint32
-	FilenameLen     uint16
-	CgroupLen       uint16
-	ArgvLen         uint32
-	ArgvTotalLen    uint32
-	Comm            [16]int8
-	CpuRuntimeNs    uint64
-	CpuUserNs       uint64
-	CpuSystemNs     uint64
-}
+type processEventFlag uint32
+
+const (
+	processEventFlagFLAG_ARGV_TRUNCATED     processEventFlag = 1
+	processEventFlagFLAG_THREAD             processEventFlag = 2
+	processEventFlagFLAG_FILENAME_TRUNCATED processEventFlag = 4
+	processEventFlagFLAG_CGROUP_TRUNCATED   processEventFlag = 8
+)
+
+type processEventType uint32
+
+const (
+	processEventTypeEVENT_FORK processEventType = 1
+	processEventTypeEVENT_EXEC processEventType = 2
+	processEventTypeEVENT_EXIT processEventType = 3
+)
 
 type processScratch struct {
 	_   structs.HostLayout
 	Buf [32768]int8
 }
 
-type processTaskSample struct {
-	_             structs.HostLayout
-	StartNs       uint64
-	RuntimeNs     uint64
-	UtimeNs       uint64
-	StimeNs       uint64
-	MinFlt        uint64
-	MajFlt        uint64
-	Nvcsw         uint64
-	Nivcsw        uint64
-	DeadRuntimeNs uint64
-	DeadUtimeNs   uint64
-	DeadStimeNs   uint64
-	DeadMinFlt    uint64
-	DeadMajFlt    uint64
-	DeadNvcsw     uint64
-	DeadNivcsw    uint64
-	RssPages      uint64
-	VmPages       uint64
-	Pid           uint32
-	Tid           uint32
-	Ppid          uint32
-	Euid          uint32
-	State         uint32
-	ExitState     uint32
-	Flags         uint32
-	NrThreads     uint32
-	Comm          [16]int8
-}
+type processTaskFlag uint32
+
+const (
+	processTaskFlagPF_KTHREAD processTaskFlag = 2097152
+)
 
 // Names of all BPF objects in the ELF.
 //
@@ -88,7 +55,11 @@ const (
 	processVarArgvMax          = "argv_max"
 	processVarExitHasGroupDead = "exit_has_group_dead"
 	processVarIncludeThreads   = "include_threads"
+	processVarUnusedEventFlag  = "unused_event_flag"
 	processVarUnusedEventHdr   = "unused_event_hdr"
+	processVarUnusedEventType  = "unused_event_type"
+	processVarUnusedLimits     = "unused_limits"
+	processVarUnusedTaskFlag   = "unused_task_flag"
 	processVarUnusedTaskSample = "unused_task_sample"
 	processVarV1SubsysId       = "v1_subsys_id"
 )
@@ -157,7 +128,11 @@ type processVariableSpecs struct {
 	ArgvMax          *ebpf.VariableSpec `ebpf:"argv_max"`
 	ExitHasGroupDead *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
 	IncludeThreads   *ebpf.VariableSpec `ebpf:"include_threads"`
+	UnusedEventFlag  *ebpf.VariableSpec `ebpf:"unused_event_flag"`
 	UnusedEventHdr   *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
+	UnusedEventType  *ebpf.VariableSpec `ebpf:"unused_event_type"`
+	UnusedLimits     *ebpf.VariableSpec `ebpf:"unused_limits"`
+	UnusedTaskFlag   *ebpf.VariableSpec `ebpf:"unused_task_flag"`
 	UnusedTaskSample *ebpf.VariableSpec `ebpf:"unused_task_sample"`
 	V1SubsysId       *ebpf.VariableSpec `ebpf:"v1_subsys_id"`
 }
@@ -202,7 +177,11 @@ type processVariables struct {
 	ArgvMax          *ebpf.Variable `ebpf:"argv_max"`
 	ExitHasGroupDead *ebpf.Variable `ebpf:"exit_has_group_dead"`
 	IncludeThreads   *ebpf.Variable `ebpf:"include_threads"`
+	UnusedEventFlag  *ebpf.Variable `ebpf:"unused_event_flag"`
 	UnusedEventHdr   *ebpf.Variable `ebpf:"unused_event_hdr"`
+	UnusedEventType  *ebpf.Variable `ebpf:"unused_event_type"`
+	UnusedLimits     *ebpf.Variable `ebpf:"unused_limits"`
+	UnusedTaskFlag   *ebpf.Variable `ebpf:"unused_task_flag"`
 	UnusedTaskSample *ebpf.Variable `ebpf:"unused_task_sample"`
 	V1SubsysId       *ebpf.Variable `ebpf:"v1_subsys_id"`
 }

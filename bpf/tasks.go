@@ -42,9 +42,11 @@ type TaskSample struct {
 // checks it against struct task_sample.
 const TaskSampleSize = int(unsafe.Sizeof(TaskSample{}))
 
-// Task flags and states the metrics path interprets.
+// Task flags and states the metrics path interprets. PFKthread is enum
+// task_flag of process.bpf.c, which the iterator tests too; the states are
+// the kernel's, which only user space reads.
 const (
-	PFKthread   = 0x00200000
+	PFKthread   = uint32(processTaskFlagPF_KTHREAD)
 	ExitZombie  = 0x10
 	TaskRunning = 0x0
 	TaskStopped = 0x4
