@@ -1,54 +1,38 @@
 // Package redact hides secret values in process command lines before they
 // leave the host. The receiver applies it to exported records (command_args:
 // redact); the incident processor applies it again to every command line it
-// puts in a prompt, whatever the receiver's setting.
+// puts in a prompt, whatever the receiver's setting. Both use the same code
+// and the same built-in rules, and masking is idempotent, so a prompt never
+// carries more of a command line than the record it came from.
+//
+// Three kinds of rules apply, in this order:
+//
+//   - tool rules (rules.go): flags, glued short-flag values and positional
+//     operands that carry secrets for a given executable (matched on the
+//     base name of argv[0]) and, where it matters, subcommand;
+//   - generic rules: values of secret-looking flags, KEY=value arguments,
+//     "Authorization: …" headers, URL userinfo passwords, key=value pairs
+//     inside an argument (conninfo strings, mount options, query strings);
+//   - shapes (shapes.go): tokens whose form gives them away whatever the
+//     flag (cloud access keys, GitHub/GitLab/Slack tokens, JWTs, private
+//     key blocks, long high-entropy values after '=').
+//
+// A Redactor built with New adds user-configured rules on top.
 package redact
 
 import (
-	"regexp"
+	"path"
+	"slices"
 	"strings"
 )
 
 // Mask replaces every secret value.
 const Mask = "***"
 
-// secretWords are matched against a flag, variable or header name after
-// lowering and dropping '-', '_' and '.', so API_KEY, api-key and apiKey
-// all match.
-var secretWords = []string{
-	"password", "passwd", "token", "secret", "apikey", "auth",
-	"authorization", "credential", "privatekey",
-}
+// defaultRedactor holds the built-in rules only.
+var defaultRedactor = mustNew(Config{})
 
-// userFlags take "user:password" (curl -u, --user).
-var userFlags = map[string]bool{"-u": true, "--user": true, "--proxy-user": true}
-
-// urlUserinfo finds the password of scheme://user:password@ anywhere in an
-// argument, also inside jdbc:… URLs and values that do not parse as URLs.
-var urlUserinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[^@/\s]+@`)
-
-// IsSecretName reports whether a flag, variable or header name looks like it
-// holds a secret.
-func IsSecretName(name string) bool {
-	n := strings.Map(func(r rune) rune {
-		switch r {
-		case '-', '_', '.':
-			return -1
-		}
-		if 'A' <= r && r <= 'Z' {
-			return r + ('a' - 'A')
-		}
-		return r
-	}, name)
-	for _, w := range secretWords {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// Args returns a copy of args with secret values masked:
+// Args returns args with secret values masked by the built-in rules:
 //
 //	--password=hunter2            → --password=***
 //	--token hunter2               → --token ***
@@ -56,53 +40,349 @@ func IsSecretName(name string) bool {
 //	"Authorization: Bearer x"     → "Authorization: ***"
 //	-u user:pw                    → -u user:***
 //	https://u:pw@host/path        → https://u:***@host/path
-//	-Ddb.url=jdbc:pg://u:pw@h     → -Ddb.url=jdbc:pg://u:***@h
+//	mysql -pS3cret                → mysql -p***
+//	docker login -p S3cret        → docker login -p ***
+//	ghp_… AKIA… eyJ…              → ghp_*** AKIA*** eyJ***
 //
-// args itself is not modified.
-func Args(args []string) []string {
-	out := make([]string, len(args))
-	var next func(string) string // how to mask the argument after a flag
-	for i, a := range args {
-		if next != nil {
-			out[i], next = next(a), nil
+// args itself is not modified; when nothing is masked the result is args
+// itself, so callers must not modify the result in place.
+func Args(args []string) []string { return defaultRedactor.Args(args) }
+
+// Default returns the redactor with the built-in rules only, the one Args
+// uses.
+func Default() *Redactor { return defaultRedactor }
+
+// Redactor masks secrets in command lines. It is safe for concurrent use.
+type Redactor struct {
+	tools    map[string][]*toolRule // by argv[0] base name
+	patterns []pattern              // user regular expressions
+}
+
+// Args returns args with secret values masked. args itself is not
+// modified. When nothing is masked, the result is args itself, not a copy:
+// callers must not modify the result in place.
+func (r *Redactor) Args(args []string) []string {
+	if len(args) == 0 {
+		if args == nil {
+			return []string{}
+		}
+		return args
+	}
+	o := output{in: args}
+	o.set(0, maskArg(args[0]))
+	rules := r.tools[path.Base(args[0])]
+
+	// Positional operands and the start of each rule's scope (after its
+	// subcommand) are found first.
+	var sbuf [16]int
+	starts := sbuf[:0]
+	if len(rules) > len(sbuf) {
+		starts = make([]int, 0, len(rules))
+	}
+	var positional map[int]form
+	for _, tr := range rules {
+		from := tr.scope(args)
+		starts = append(starts, from)
+		if from < 0 || tr.pos == 0 {
 			continue
 		}
-		out[i] = maskURLs(a)
-		if name, _, ok := strings.Cut(a, "="); ok && !strings.Contains(name, " ") {
-			if IsSecretName(strings.TrimLeft(name, "-")) {
-				out[i] = name + "=" + Mask
+		if i := tr.operandAt(args, from); i > 0 {
+			if positional == nil {
+				positional = map[int]form{}
 			}
-			continue
+			positional[i] = tr.form
 		}
-		if name, _, ok := strings.Cut(a, ":"); ok && !strings.ContainsAny(name, " /") && IsSecretName(name) {
-			out[i] = name + ": " + Mask // a header: "Authorization: Bearer …"
-			continue
-		}
-		switch {
-		case userFlags[a]:
-			next = func(v string) string {
-				if user, _, ok := strings.Cut(v, ":"); ok {
-					return user + ":" + Mask
-				}
-				return v
+	}
+
+	var pending form = formNone // how to mask the argument after a flag
+	generic := false            // pending was set by a generic rule
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if pending != formNone {
+			f := pending
+			pending = formNone
+			// A generic secret flag may have no value ("--token --verbose"),
+			// so a long option is taken for the next flag there.
+			if !(generic && strings.HasPrefix(a, "--")) {
+				o.set(i, apply(f, a))
+				continue
 			}
-		case strings.HasPrefix(a, "-") && IsSecretName(strings.TrimLeft(a, "-")):
-			// The value may itself start with '-'; only a long option
-			// is taken for the next flag.
-			next = func(v string) string {
-				if strings.HasPrefix(v, "--") {
-					return maskURLs(v)
+		}
+		if positional != nil {
+			if f, ok := positional[i]; ok {
+				o.set(i, apply(f, a))
+				continue
+			}
+		}
+		if len(rules) > 0 {
+			if done, next, v := matchTool(rules, starts, i, a); done {
+				o.set(i, v)
+				pending, generic = next, false
+				continue
+			}
+		}
+		var v string
+		v, pending = genericArg(a)
+		o.set(i, v)
+		generic = true
+	}
+	out := o.result()
+	if len(r.patterns) > 0 {
+		exe := path.Base(args[0])
+		for i := range out {
+			if v := r.applyPatterns(exe, out[i]); v != out[i] {
+				if o.out == nil {
+					o.out = slices.Clone(args)
+					out = o.out
 				}
-				return Mask
+				out[i] = v
 			}
 		}
 	}
 	return out
 }
 
-func maskURLs(s string) string {
-	if !strings.Contains(s, "://") {
-		return s
-	}
-	return urlUserinfo.ReplaceAllString(s, "${1}"+Mask+"@")
+// output collects the masked arguments; it copies the input only when an
+// argument changes, so a command line without secrets costs no allocation.
+type output struct {
+	in, out []string
 }
+
+func (o *output) set(i int, v string) {
+	if o.out == nil {
+		if v == o.in[i] { // same string: compares the pointers first
+			return
+		}
+		o.out = make([]string, len(o.in))
+		copy(o.out, o.in)
+	}
+	o.out[i] = v
+}
+
+func (o *output) result() []string {
+	if o.out == nil {
+		return o.in
+	}
+	return o.out
+}
+
+// matchTool applies the flag rules of the tool to argument i. It reports
+// whether a rule matched, how to mask the next argument, and argument i
+// masked.
+func matchTool(rules []*toolRule, starts []int, i int, a string) (bool, form, string) {
+	if len(a) < 2 || a[0] != '-' {
+		return false, formNone, a
+	}
+	for k, tr := range rules {
+		if starts[k] < 0 || i < starts[k] {
+			continue
+		}
+		for _, fl := range tr.flags {
+			if !strings.HasPrefix(a, fl.name) {
+				continue
+			}
+			rest := a[len(fl.name):]
+			switch {
+			case rest == "":
+				if fl.separate {
+					return true, fl.form, a
+				}
+				return true, formNone, a // e.g. mysql -p alone prompts
+			case rest[0] == '=' && fl.separate:
+				if v := apply(fl.form, rest[1:]); v != rest[1:] {
+					return true, formNone, fl.name + "=" + v
+				}
+				return true, formNone, a
+			case fl.glued:
+				if v := apply(fl.form, rest); v != rest {
+					return true, formNone, fl.name + v
+				}
+				return true, formNone, a
+			}
+		}
+	}
+	return false, formNone, a
+}
+
+// genericArg masks one argument by the generic rules and shapes, and
+// reports how to mask the next one when a is a secret flag.
+func genericArg(a string) (string, form) {
+	if len(a) > 1 && a[0] == '-' && !hasClass(a, clsFlagEnd) {
+		if isUserFlag(a) {
+			return a, formUserColon
+		}
+		if IsSecretName(a) {
+			return a, formWhole
+		}
+	}
+	return maskArg(a), formNone
+}
+
+// isUserFlag reports whether flag a takes "user:password" (curl -u, --user).
+func isUserFlag(a string) bool {
+	return a == "-u" || a == "--user" || a == "--proxy-user"
+}
+
+// form says where in a value the secret sits.
+type form uint8
+
+const (
+	formNone      form = iota
+	formWhole          // the whole value
+	formUserColon      // user:SECRET (curl -u); no ':' means no secret
+	formUserPct        // user%SECRET (smbclient -U)
+	formPassSpec       // pass:SECRET (openssl); env:, file:, fd:, stdin are kept
+	formPair           // positional: masked when the operand before is a secret name
+	formToken          // the whole value, unless it is KEY=value (vault login)
+)
+
+var formNames = map[string]form{
+	"":          formWhole,
+	"whole":     formWhole,
+	"user:pass": formUserColon,
+	"user%pass": formUserPct,
+	"pass:":     formPassSpec,
+	"pair":      formPair,
+	"token":     formToken,
+}
+
+// apply masks value v of form f.
+func apply(f form, v string) string {
+	if f == formToken && strings.Contains(v, "=") {
+		return maskArg(v)
+	}
+	switch f {
+	case formWhole, formPair, formToken:
+		if v == "" || v == Mask {
+			return v
+		}
+		return Mask
+	case formUserColon:
+		if strings.Contains(v, "://") {
+			return maskArg(v)
+		}
+		if user, pw, ok := strings.Cut(v, ":"); ok && pw != "" && !allDigits(pw) {
+			return user + ":" + Mask
+		}
+	case formUserPct:
+		if user, pw, ok := strings.Cut(v, "%"); ok && pw != "" {
+			return user + "%" + Mask
+		}
+	case formPassSpec:
+		scheme, _, ok := strings.Cut(v, ":")
+		switch {
+		case ok && (scheme == "env" || scheme == "file" || scheme == "fd"):
+			return v
+		case v == "stdin" || v == "":
+			return v
+		case ok && scheme == "pass":
+			return "pass:" + Mask
+		}
+		return Mask
+	}
+	return maskArg(v)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// secretWords are matched against a flag, variable or header name after
+// lowering and dropping '-', '_' and '.', so API_KEY, api-key and apiKey
+// all match.
+var secretWords = []string{
+	"password", "passwd", "passphrase", "token", "secret", "apikey", "auth",
+	"credential", "creds", "privatekey", "bearer",
+}
+
+// secretSuffixes match at the end of a name only: DB_PASS, MYSQL_PWD.
+var secretSuffixes = []string{"pass", "pwd"}
+
+// benignParts make a name that contains a secret word an ordinary one.
+var benignParts = []string{"tokeniz", "maxtoken", "numtoken", "bypass", "compass", "authority",
+	"authenticationdatabase", "authsource", "authmechanism", "authdb"}
+
+// benignSuffixes name a place or a setting, not a value: --token-file,
+// --authorization-mode, --auth-type.
+var benignSuffixes = []string{
+	"file", "path", "dir", "mode", "type", "method", "ttl", "url", "uri",
+	"endpoint", "enabled", "timeout", "length", "provider", "plugin", "name",
+	"id", "ref", "policy", "version", "format", "expiry", "expiration",
+}
+
+// IsSecretName reports whether a flag, variable or header name looks like it
+// holds a secret.
+func IsSecretName(name string) bool {
+	var buf [64]byte
+	n := buf[:0]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-' || c == '_' || c == '.':
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		n = append(n, c)
+	}
+	s := string(n) // does not escape: the compiler keeps it on the stack
+	found := s == "pw"
+	// Every secret word is at least 4 bytes long, and starts with one of a
+	// few pairs of letters (wordPairs): other positions are skipped with
+	// one table look-up.
+	for i := 0; i+4 <= len(s) && !found; i++ {
+		if c := s[i+1] - 'a'; c >= 26 || wordPairs[s[i]]>>c&1 == 0 {
+			continue
+		}
+		for _, w := range wordsByFirst[s[i]] {
+			if !strings.HasPrefix(s[i:], w) {
+				continue
+			}
+			// git --author is not auth, nor sshd's AuthorizedKeysCommand;
+			// authorization is.
+			if w == "auth" && strings.HasPrefix(s[i+4:], "or") &&
+				(!strings.HasPrefix(s[i+4:], "oriz") || strings.HasPrefix(s[i+4:], "orized")) {
+				continue
+			}
+			found = true
+			break
+		}
+	}
+	if !found {
+		for _, w := range secretSuffixes {
+			if strings.HasSuffix(s, w) {
+				found = true
+				break
+			}
+		}
+	}
+	if !found {
+		return false
+	}
+	for _, b := range benignSuffixes {
+		if strings.HasSuffix(s, b) {
+			return false
+		}
+	}
+	for _, b := range benignParts {
+		if strings.Contains(s, b) {
+			return false
+		}
+	}
+	return true
+}
+
+// wordsByFirst indexes secretWords by their first byte; wordPairs[c] has
+// bit k set when a secret word starts with c and 'a'+k.
+var wordsByFirst, wordPairs = func() (t [256][]string, p [256]uint32) {
+	for _, w := range secretWords {
+		t[w[0]] = append(t[w[0]], w)
+		p[w[0]] |= 1 << (w[1] - 'a')
+	}
+	return t, p
+}()

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -24,6 +25,14 @@ func TestArgs(t *testing.T) {
 		{[]string{"app", "--token", "--verbose"}, []string{"app", "--token", "--verbose"}},
 		{[]string{"ssh", "--private-key=/k", "--client-secret", "v"}, []string{"ssh", "--private-key=***", "--client-secret", "***"}},
 		{[]string{"app", "--level=debug", "plain"}, []string{"app", "--level=debug", "plain"}},
+		{[]string{"docker", "run", "-p", "8080:80", "nginx"}, []string{"docker", "run", "-p", "8080:80", "nginx"}},
+		{[]string{"docker", "login", "-p", "pw", "r.io"}, []string{"docker", "login", "-p", "***", "r.io"}},
+		{[]string{"mysql", "-p", "shop"}, []string{"mysql", "-p", "shop"}},
+		{[]string{"openssl", "rsa", "-passin", "env:KEY_PASS"}, []string{"openssl", "rsa", "-passin", "env:KEY_PASS"}},
+		{[]string{"htpasswd", "-c", "/etc/htpasswd", "alice"}, []string{"htpasswd", "-c", "/etc/htpasswd", "alice"}},
+		{[]string{"docker", "run", "-u", "1000:1000", "img"}, []string{"docker", "run", "-u", "1000:1000", "img"}},
+		{[]string{"git", "log", "--author=alice"}, []string{"git", "log", "--author=alice"}},
+		{[]string{"x", "https://u:p@ss@h/p"}, []string{"x", "https://u:***@h/p"}},
 		{nil, []string{}},
 	}
 	for _, c := range cases {
@@ -48,5 +57,35 @@ func TestIsSecretName(t *testing.T) {
 		if IsSecretName(n) {
 			t.Errorf("%q should not be secret", n)
 		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	err := Config{Rules: []Rule{
+		{Executable: "a", Flag: "-k"},
+		{Pattern: "(x"},
+		{Executable: "a"},
+		{Flag: "-k"},
+		{Executable: "/usr/bin/a", Position: 1},
+		{Executable: "a", Flag: "--key", Glued: true},
+		{Executable: "a", Flag: "-k", Form: "bogus"},
+	}}.Check("redaction::")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"redaction::rules[1]: pattern: error parsing regexp",
+		"redaction::rules[2]: one of flag, position or pattern is required",
+		"redaction::rules[3]: executable: required with flag or position",
+		"redaction::rules[4]: executable:",
+		"redaction::rules[5]: glued:",
+		"redaction::rules[6]: form:",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "rules[0]") {
+		t.Errorf("valid rule reported: %v", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linnix-os/otelcol-linnix/bpf"
+	"github.com/linnix-os/otelcol-linnix/internal/redact"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 )
 
@@ -23,14 +25,12 @@ const (
 	CommandArgsOff CommandArgsMode = "off"
 )
 
+// The kernel-side limits are bpf's (bpf/limits.go); these are the
+// receiver's own.
 const (
-	maxArgvBytes   = 16384   // the kernel-side buffer, see bpf/process.bpf.c
-	minRingBuffer  = 4096    // one page
-	maxRingBuffer  = 1 << 30 // far beyond any need; guards against typos
-	defaultRingBuf = 8 << 20
-	defaultArgv    = 4096
-	defaultTopN    = 50
-	minInterval    = 100 * time.Millisecond
+	maxRingBuffer = 1 << 30 // far beyond any need; guards against typos
+	defaultTopN   = 50
+	minInterval   = 100 * time.Millisecond
 )
 
 // Config of the ebpfprocess receiver.
@@ -43,6 +43,8 @@ type Config struct {
 	// CommandArgsMaxSize caps the argument bytes read per exec (1 B–16 KiB);
 	// longer command lines are cut and flagged as truncated.
 	CommandArgsMaxSize ByteSize `mapstructure:"command_args_max_size"`
+	// Redaction adds rules to the built-in ones command_args: redact applies.
+	Redaction redact.Config `mapstructure:"redaction"`
 	// IncludeThreads also emits fork and exit records for threads.
 	IncludeThreads bool `mapstructure:"include_threads"`
 	// Include keeps only matching processes; Exclude drops matching ones.
@@ -83,17 +85,19 @@ type MatchConfig struct {
 func (cfg *Config) Validate() error {
 	var errs []error
 	rb := uint64(cfg.RingBufferSize)
-	if rb < minRingBuffer || rb > maxRingBuffer || rb&(rb-1) != 0 {
-		errs = append(errs, fmt.Errorf("ring_buffer_size: must be a power of two between 4KiB and 1GiB, got %d", rb))
+	if rb < bpf.MinRingBuffer || rb > maxRingBuffer || rb&(rb-1) != 0 {
+		errs = append(errs, fmt.Errorf("ring_buffer_size: must be a power of two between %d and %d bytes, got %d",
+			bpf.MinRingBuffer, maxRingBuffer, rb))
 	}
 	switch cfg.CommandArgs {
 	case CommandArgsRedact, CommandArgsFull, CommandArgsOff:
 	default:
 		errs = append(errs, fmt.Errorf("command_args: must be one of redact, full, off, got %q", cfg.CommandArgs))
 	}
-	if cfg.CommandArgsMaxSize == 0 || cfg.CommandArgsMaxSize > maxArgvBytes {
-		errs = append(errs, fmt.Errorf("command_args_max_size: must be between 1 and %d bytes, got %d", maxArgvBytes, cfg.CommandArgsMaxSize))
+	if cfg.CommandArgsMaxSize == 0 || cfg.CommandArgsMaxSize > bpf.MaxArgvBytes {
+		errs = append(errs, fmt.Errorf("command_args_max_size: must be between 1 and %d bytes, got %d", bpf.MaxArgvBytes, cfg.CommandArgsMaxSize))
 	}
+	errs = append(errs, cfg.Redaction.Check("redaction::"))
 	errs = append(errs, cfg.Include.validate("include"), cfg.Exclude.validate("exclude"))
 	if cfg.CollectionInterval < minInterval {
 		errs = append(errs, fmt.Errorf("collection_interval: must be at least %v, got %v", minInterval, cfg.CollectionInterval))

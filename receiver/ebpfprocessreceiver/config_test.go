@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/linnix-os/otelcol-linnix/internal/redact"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 )
 
@@ -62,6 +63,28 @@ func TestLoadConfig(t *testing.T) {
 		assert.False(t, cfg.ResourceAttributes.ProcessOwner.Enabled)
 	})
 
+	t.Run("redaction", func(t *testing.T) {
+		cfg, err := load(t, "redaction")
+		require.NoError(t, err)
+		require.Len(t, cfg.Redaction.Rules, 3)
+		assert.Equal(t, "-k", cfg.Redaction.Rules[0].Flag)
+		assert.Equal(t, []string{"push"}, cfg.Redaction.Rules[1].Subcommand)
+		assert.Equal(t, 2, cfg.Redaction.Rules[1].Position)
+		r, err := redact.New(cfg.Redaction)
+		require.NoError(t, err)
+		assert.Equal(t,
+			[]string{"mytool", "-k", "***", "deploy", "acme_***"},
+			r.Args([]string{"mytool", "-k", "v4lue", "deploy", "acme_0123456789abcdef"}))
+		assert.Equal(t, []string{"deploy", "push", "prod", "***"}, r.Args([]string{"deploy", "push", "prod", "s3cret"}))
+	})
+
+	t.Run("bad_redaction_names_each_rule", func(t *testing.T) {
+		_, err := load(t, "bad_redaction")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "redaction::rules[1]: one of flag, position or pattern is required")
+		assert.NotContains(t, err.Error(), "rules[0]")
+	})
+
 	for name, want := range map[string]string{
 		"bad_ring":      "ring_buffer_size: must be a power of two",
 		"bad_args":      `command_args: must be one of redact, full, off, got "everything"`,
@@ -72,6 +95,7 @@ func TestLoadConfig(t *testing.T) {
 		"bad_interval":  "collection_interval: must be at least 100ms, got 10ms",
 		"bad_top_n":     "top_n: must be 0 (every process) or more, got -1",
 		"bad_floor":     "min_cpu_utilization: must not be negative, got -0.5",
+		"bad_redaction": "redaction::rules[2]: pattern: error parsing regexp",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := load(t, name)

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/linnix-os/otelcol-linnix/bpf"
 	"github.com/linnix-os/otelcol-linnix/internal/sharedcomponent"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 )
@@ -24,9 +25,9 @@ func NewFactory() receiver.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
-		RingBufferSize:     defaultRingBuf,
+		RingBufferSize:     bpf.DefaultRingBuffer,
 		CommandArgs:        CommandArgsRedact,
-		CommandArgsMaxSize: defaultArgv,
+		CommandArgsMaxSize: bpf.DefaultArgvBytes,
 		CollectionInterval: 10 * time.Second,
 		TopN:               defaultTopN,
 

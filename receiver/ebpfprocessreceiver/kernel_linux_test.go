@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/linnix-os/otelcol-linnix/internal/kerneltest"
+	"github.com/linnix-os/otelcol-linnix/internal/sharedcomponent"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 )
 
@@ -39,12 +41,17 @@ func startReceiver(t *testing.T, cfg *Config) *running {
 	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, r.sink)
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
-	r.rcv = rcv.(*ebpfReceiver)
+	r.rcv = receiverOf(rcv)
 	t.Cleanup(func() {
 		require.NoError(t, rcv.Shutdown(context.Background()))
 		require.NoError(t, r.tel.Shutdown(context.Background()))
 	})
 	return r
+}
+
+// receiverOf unwraps the shared instance the factory returns.
+func receiverOf(c component.Component) *ebpfReceiver {
+	return c.(*sharedcomponent.Component[*ebpfReceiver]).Value
 }
 
 // record is a flattened log record, easy to assert on.

@@ -30,6 +30,9 @@ type lifecycle struct {
 	table    *proctable.Table
 	filter   *procfilter.Filter
 	argsMode CommandArgsMode
+	// redactor masks command lines under command_args: redact; nil means
+	// the built-in rules only.
+	redactor *redact.Redactor
 	hostName string
 	version  string
 	// exePath resolves a pid's executable when the kernel saw a relative
@@ -63,6 +66,9 @@ func (l *lifecycle) collectArgs(args []string) []string {
 	case CommandArgsFull:
 		return args
 	}
+	if l.redactor != nil {
+		return l.redactor.Args(args)
+	}
 	return redact.Args(args)
 }
 
@@ -71,11 +77,23 @@ func (l *lifecycle) collectArgs(args []string) []string {
 // followed.
 type wallClock struct{ offset int64 }
 
+// newWallClock reads the wall clock between two boot clock readings and
+// keeps the tightest of a few tries: a thread preempted between the reads
+// would otherwise skew the offset by as long as it waited, and place, say, a
+// process's creation after its own fork record.
 func newWallClock() wallClock {
-	var rt, bt unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_REALTIME, &rt)
-	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &bt)
-	return wallClock{offset: rt.Nano() - bt.Nano()}
+	var best wallClock
+	gap := int64(-1)
+	for range 3 {
+		var b1, rt, b2 unix.Timespec
+		_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &b1)
+		_ = unix.ClockGettime(unix.CLOCK_REALTIME, &rt)
+		_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &b2)
+		if g := b2.Nano() - b1.Nano(); gap < 0 || g < gap {
+			gap, best = g, wallClock{offset: rt.Nano() - (b1.Nano()+b2.Nano())/2}
+		}
+	}
+	return best
 }
 
 func (c wallClock) ts(boot uint64) pcommon.Timestamp {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/linnix-os/otelcol-linnix/bpf"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/containerid"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/memlimit"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procstats"
@@ -60,6 +61,10 @@ type candidate struct {
 	created  string // process.creation.time
 }
 
+// cgroupLimitTTL is how long a cgroup's memory limit is reused: limits
+// rarely change, and one collection asks for the same cgroups many times.
+const cgroupLimitTTL = 5 * time.Second
+
 // collector builds the metrics signal from the task iterator. collect runs
 // on one goroutine; noteExit and noteFork are called from the lifecycle one.
 type collector struct {
@@ -73,6 +78,10 @@ type collector struct {
 	numCPU   float64
 	pageSize uint64
 	started  pcommon.Timestamp
+	// cgroups answers linnix.cgroup.memory.limit; hostRoot is where
+	// /proc/meminfo is read for the host memory metrics.
+	cgroups  *memlimit.Cgroups
+	hostRoot string
 
 	created atomic.Int64
 	mu      sync.Mutex
@@ -100,6 +109,8 @@ func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *p
 		numCPU:   float64(onlineCPUs()),
 		pageSize: uint64(os.Getpagesize()),
 		started:  pcommon.NewTimestampFromTime(time.Now()),
+		cgroups:  memlimit.NewCgroups("/", cgroupLimitTTL),
+		hostRoot: "/",
 		prev:     map[uint32]cpuMark{},
 		next:     map[uint32]cpuMark{},
 		owners:   map[uint32]string{},
@@ -196,6 +207,12 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 		c.mb.RecordSystemProcessCountDataPoint(ts, states[st.s], st.a)
 	}
 	c.mb.RecordSystemProcessCreatedDataPoint(ts, c.created.Load())
+	// Downstream rules measure memory against the host's, so that they
+	// never read the host they run on.
+	if host, ok := memlimit.ReadHost(c.hostRoot); ok {
+		c.mb.RecordSystemMemoryLimitDataPoint(ts, host.Total)
+		c.mb.RecordSystemLinuxMemoryAvailableDataPoint(ts, host.Available)
+	}
 	rb := c.mb.NewResourceBuilder()
 	rb.SetHostName(c.hostName)
 	return c.mb.Emit(metadata.WithResource(rb.Emit()), metadata.WithStartTimeOverride(c.started)), nil
@@ -303,6 +320,15 @@ func (c *collector) record(cd candidate, clock wallClock, now uint64) {
 	rb.SetProcessCreationTime(cd.created)
 	if cd.info.CgroupPath != "" {
 		rb.SetProcessLinuxCgroup(cd.info.CgroupLine)
+		if c.cfg.ResourceAttributes.LinnixCgroupMemoryLimit.Enabled {
+			pid := 0 // an exited process has no /proc to consult
+			if cd.p != nil {
+				pid = int(cd.pid)
+			}
+			if limit, ok := c.cgroups.Limit(cd.info.CgroupLine, pid); ok {
+				rb.SetLinnixCgroupMemoryLimit(limit)
+			}
+		}
 		if id := containerid.FromCgroupPath(cd.info.CgroupPath); id != "" {
 			rb.SetContainerID(id)
 		}

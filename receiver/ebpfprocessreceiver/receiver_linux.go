@@ -18,6 +18,7 @@ import (
 
 	"github.com/linnix-os/otelcol-linnix/bpf"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/internal/redact"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
@@ -67,10 +68,15 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 	if err != nil {
 		return fmt.Errorf("reading host name: %w", err)
 	}
+	redactor, err := redact.New(r.cfg.Redaction)
+	if err != nil {
+		return fmt.Errorf("redaction: %w", err)
+	}
 	r.lc = &lifecycle{
 		table:    proctable.New(),
 		filter:   filter,
 		argsMode: r.cfg.CommandArgs,
+		redactor: redactor,
 		hostName: host,
 		version:  r.set.BuildInfo.Version,
 		exePath: func(pid uint32) string {

@@ -301,6 +301,46 @@ func (ms *ProcessUptimeMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
+// SystemLinuxMemoryAvailableMetricConfig provides config for the system.linux.memory.available metric.
+type SystemLinuxMemoryAvailableMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *SystemLinuxMemoryAvailableMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// SystemMemoryLimitMetricConfig provides config for the system.memory.limit metric.
+type SystemMemoryLimitMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *SystemMemoryLimitMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // SystemProcessCountMetricAttributeKey specifies the key of an attribute for the system.process.count metric.
 type SystemProcessCountMetricAttributeKey string
 
@@ -371,17 +411,19 @@ func (ms *SystemProcessCreatedMetricConfig) Unmarshal(parser *confmap.Conf) erro
 
 // MetricsConfig provides config for ebpfprocess metrics.
 type MetricsConfig struct {
-	LinnixProcessCPUCores  LinnixProcessCPUCoresMetricConfig  `mapstructure:"linnix.process.cpu.cores"`
-	ProcessContextSwitches ProcessContextSwitchesMetricConfig `mapstructure:"process.context_switches"`
-	ProcessCPUTime         ProcessCPUTimeMetricConfig         `mapstructure:"process.cpu.time"`
-	ProcessCPUUtilization  ProcessCPUUtilizationMetricConfig  `mapstructure:"process.cpu.utilization"`
-	ProcessMemoryUsage     ProcessMemoryUsageMetricConfig     `mapstructure:"process.memory.usage"`
-	ProcessMemoryVirtual   ProcessMemoryVirtualMetricConfig   `mapstructure:"process.memory.virtual"`
-	ProcessPagingFaults    ProcessPagingFaultsMetricConfig    `mapstructure:"process.paging.faults"`
-	ProcessThreadCount     ProcessThreadCountMetricConfig     `mapstructure:"process.thread.count"`
-	ProcessUptime          ProcessUptimeMetricConfig          `mapstructure:"process.uptime"`
-	SystemProcessCount     SystemProcessCountMetricConfig     `mapstructure:"system.process.count"`
-	SystemProcessCreated   SystemProcessCreatedMetricConfig   `mapstructure:"system.process.created"`
+	LinnixProcessCPUCores      LinnixProcessCPUCoresMetricConfig      `mapstructure:"linnix.process.cpu.cores"`
+	ProcessContextSwitches     ProcessContextSwitchesMetricConfig     `mapstructure:"process.context_switches"`
+	ProcessCPUTime             ProcessCPUTimeMetricConfig             `mapstructure:"process.cpu.time"`
+	ProcessCPUUtilization      ProcessCPUUtilizationMetricConfig      `mapstructure:"process.cpu.utilization"`
+	ProcessMemoryUsage         ProcessMemoryUsageMetricConfig         `mapstructure:"process.memory.usage"`
+	ProcessMemoryVirtual       ProcessMemoryVirtualMetricConfig       `mapstructure:"process.memory.virtual"`
+	ProcessPagingFaults        ProcessPagingFaultsMetricConfig        `mapstructure:"process.paging.faults"`
+	ProcessThreadCount         ProcessThreadCountMetricConfig         `mapstructure:"process.thread.count"`
+	ProcessUptime              ProcessUptimeMetricConfig              `mapstructure:"process.uptime"`
+	SystemLinuxMemoryAvailable SystemLinuxMemoryAvailableMetricConfig `mapstructure:"system.linux.memory.available"`
+	SystemMemoryLimit          SystemMemoryLimitMetricConfig          `mapstructure:"system.memory.limit"`
+	SystemProcessCount         SystemProcessCountMetricConfig         `mapstructure:"system.process.count"`
+	SystemProcessCreated       SystemProcessCreatedMetricConfig       `mapstructure:"system.process.created"`
 }
 
 func DefaultMetricsConfig() MetricsConfig {
@@ -419,6 +461,12 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled: true,
 		},
 		ProcessUptime: ProcessUptimeMetricConfig{
+			Enabled: true,
+		},
+		SystemLinuxMemoryAvailable: SystemLinuxMemoryAvailableMetricConfig{
+			Enabled: true,
+		},
+		SystemMemoryLimit: SystemMemoryLimitMetricConfig{
 			Enabled: true,
 		},
 		SystemProcessCount: SystemProcessCountMetricConfig{
@@ -460,16 +508,17 @@ func (rac *ResourceAttributeConfig) Unmarshal(parser *confmap.Conf) error {
 
 // ResourceAttributesConfig provides config for ebpfprocess resource attributes.
 type ResourceAttributesConfig struct {
-	ContainerID           ResourceAttributeConfig `mapstructure:"container.id"`
-	HostName              ResourceAttributeConfig `mapstructure:"host.name"`
-	ProcessCommand        ResourceAttributeConfig `mapstructure:"process.command"`
-	ProcessCreationTime   ResourceAttributeConfig `mapstructure:"process.creation.time"`
-	ProcessExecutableName ResourceAttributeConfig `mapstructure:"process.executable.name"`
-	ProcessExecutablePath ResourceAttributeConfig `mapstructure:"process.executable.path"`
-	ProcessLinuxCgroup    ResourceAttributeConfig `mapstructure:"process.linux.cgroup"`
-	ProcessOwner          ResourceAttributeConfig `mapstructure:"process.owner"`
-	ProcessParentPid      ResourceAttributeConfig `mapstructure:"process.parent_pid"`
-	ProcessPid            ResourceAttributeConfig `mapstructure:"process.pid"`
+	ContainerID             ResourceAttributeConfig `mapstructure:"container.id"`
+	HostName                ResourceAttributeConfig `mapstructure:"host.name"`
+	LinnixCgroupMemoryLimit ResourceAttributeConfig `mapstructure:"linnix.cgroup.memory.limit"`
+	ProcessCommand          ResourceAttributeConfig `mapstructure:"process.command"`
+	ProcessCreationTime     ResourceAttributeConfig `mapstructure:"process.creation.time"`
+	ProcessExecutableName   ResourceAttributeConfig `mapstructure:"process.executable.name"`
+	ProcessExecutablePath   ResourceAttributeConfig `mapstructure:"process.executable.path"`
+	ProcessLinuxCgroup      ResourceAttributeConfig `mapstructure:"process.linux.cgroup"`
+	ProcessOwner            ResourceAttributeConfig `mapstructure:"process.owner"`
+	ProcessParentPid        ResourceAttributeConfig `mapstructure:"process.parent_pid"`
+	ProcessPid              ResourceAttributeConfig `mapstructure:"process.pid"`
 }
 
 func DefaultResourceAttributesConfig() ResourceAttributesConfig {
@@ -478,6 +527,9 @@ func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 			Enabled: true,
 		},
 		HostName: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		LinnixCgroupMemoryLimit: ResourceAttributeConfig{
 			Enabled: true,
 		},
 		ProcessCommand: ResourceAttributeConfig{

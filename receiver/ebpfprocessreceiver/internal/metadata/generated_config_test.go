@@ -61,6 +61,12 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					ProcessUptime: ProcessUptimeMetricConfig{
 						Enabled: true,
 					},
+					SystemLinuxMemoryAvailable: SystemLinuxMemoryAvailableMetricConfig{
+						Enabled: true,
+					},
+					SystemMemoryLimit: SystemMemoryLimitMetricConfig{
+						Enabled: true,
+					},
 					SystemProcessCount: SystemProcessCountMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
@@ -71,16 +77,17 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
-					ContainerID:           ResourceAttributeConfig{Enabled: true},
-					HostName:              ResourceAttributeConfig{Enabled: true},
-					ProcessCommand:        ResourceAttributeConfig{Enabled: true},
-					ProcessCreationTime:   ResourceAttributeConfig{Enabled: true},
-					ProcessExecutableName: ResourceAttributeConfig{Enabled: true},
-					ProcessExecutablePath: ResourceAttributeConfig{Enabled: true},
-					ProcessLinuxCgroup:    ResourceAttributeConfig{Enabled: true},
-					ProcessOwner:          ResourceAttributeConfig{Enabled: true},
-					ProcessParentPid:      ResourceAttributeConfig{Enabled: true},
-					ProcessPid:            ResourceAttributeConfig{Enabled: true},
+					ContainerID:             ResourceAttributeConfig{Enabled: true},
+					HostName:                ResourceAttributeConfig{Enabled: true},
+					LinnixCgroupMemoryLimit: ResourceAttributeConfig{Enabled: true},
+					ProcessCommand:          ResourceAttributeConfig{Enabled: true},
+					ProcessCreationTime:     ResourceAttributeConfig{Enabled: true},
+					ProcessExecutableName:   ResourceAttributeConfig{Enabled: true},
+					ProcessExecutablePath:   ResourceAttributeConfig{Enabled: true},
+					ProcessLinuxCgroup:      ResourceAttributeConfig{Enabled: true},
+					ProcessOwner:            ResourceAttributeConfig{Enabled: true},
+					ProcessParentPid:        ResourceAttributeConfig{Enabled: true},
+					ProcessPid:              ResourceAttributeConfig{Enabled: true},
 				},
 			},
 		},
@@ -123,6 +130,12 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					ProcessUptime: ProcessUptimeMetricConfig{
 						Enabled: false,
 					},
+					SystemLinuxMemoryAvailable: SystemLinuxMemoryAvailableMetricConfig{
+						Enabled: false,
+					},
+					SystemMemoryLimit: SystemMemoryLimitMetricConfig{
+						Enabled: false,
+					},
 					SystemProcessCount: SystemProcessCountMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
@@ -133,16 +146,17 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
-					ContainerID:           ResourceAttributeConfig{Enabled: false},
-					HostName:              ResourceAttributeConfig{Enabled: false},
-					ProcessCommand:        ResourceAttributeConfig{Enabled: false},
-					ProcessCreationTime:   ResourceAttributeConfig{Enabled: false},
-					ProcessExecutableName: ResourceAttributeConfig{Enabled: false},
-					ProcessExecutablePath: ResourceAttributeConfig{Enabled: false},
-					ProcessLinuxCgroup:    ResourceAttributeConfig{Enabled: false},
-					ProcessOwner:          ResourceAttributeConfig{Enabled: false},
-					ProcessParentPid:      ResourceAttributeConfig{Enabled: false},
-					ProcessPid:            ResourceAttributeConfig{Enabled: false},
+					ContainerID:             ResourceAttributeConfig{Enabled: false},
+					HostName:                ResourceAttributeConfig{Enabled: false},
+					LinnixCgroupMemoryLimit: ResourceAttributeConfig{Enabled: false},
+					ProcessCommand:          ResourceAttributeConfig{Enabled: false},
+					ProcessCreationTime:     ResourceAttributeConfig{Enabled: false},
+					ProcessExecutableName:   ResourceAttributeConfig{Enabled: false},
+					ProcessExecutablePath:   ResourceAttributeConfig{Enabled: false},
+					ProcessLinuxCgroup:      ResourceAttributeConfig{Enabled: false},
+					ProcessOwner:            ResourceAttributeConfig{Enabled: false},
+					ProcessParentPid:        ResourceAttributeConfig{Enabled: false},
+					ProcessPid:              ResourceAttributeConfig{Enabled: false},
 				},
 			},
 		},
@@ -150,7 +164,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(LinnixProcessCPUCoresMetricConfig{}, ProcessContextSwitchesMetricConfig{}, ProcessCPUTimeMetricConfig{}, ProcessCPUUtilizationMetricConfig{}, ProcessMemoryUsageMetricConfig{}, ProcessMemoryVirtualMetricConfig{}, ProcessPagingFaultsMetricConfig{}, ProcessThreadCountMetricConfig{}, ProcessUptimeMetricConfig{}, SystemProcessCountMetricConfig{}, SystemProcessCreatedMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(LinnixProcessCPUCoresMetricConfig{}, ProcessContextSwitchesMetricConfig{}, ProcessCPUTimeMetricConfig{}, ProcessCPUUtilizationMetricConfig{}, ProcessMemoryUsageMetricConfig{}, ProcessMemoryVirtualMetricConfig{}, ProcessPagingFaultsMetricConfig{}, ProcessThreadCountMetricConfig{}, ProcessUptimeMetricConfig{}, SystemLinuxMemoryAvailableMetricConfig{}, SystemMemoryLimitMetricConfig{}, SystemProcessCountMetricConfig{}, SystemProcessCreatedMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -238,31 +252,33 @@ func TestResourceAttributesConfig(t *testing.T) {
 		{
 			name: "all_set",
 			want: ResourceAttributesConfig{
-				ContainerID:           ResourceAttributeConfig{Enabled: true},
-				HostName:              ResourceAttributeConfig{Enabled: true},
-				ProcessCommand:        ResourceAttributeConfig{Enabled: true},
-				ProcessCreationTime:   ResourceAttributeConfig{Enabled: true},
-				ProcessExecutableName: ResourceAttributeConfig{Enabled: true},
-				ProcessExecutablePath: ResourceAttributeConfig{Enabled: true},
-				ProcessLinuxCgroup:    ResourceAttributeConfig{Enabled: true},
-				ProcessOwner:          ResourceAttributeConfig{Enabled: true},
-				ProcessParentPid:      ResourceAttributeConfig{Enabled: true},
-				ProcessPid:            ResourceAttributeConfig{Enabled: true},
+				ContainerID:             ResourceAttributeConfig{Enabled: true},
+				HostName:                ResourceAttributeConfig{Enabled: true},
+				LinnixCgroupMemoryLimit: ResourceAttributeConfig{Enabled: true},
+				ProcessCommand:          ResourceAttributeConfig{Enabled: true},
+				ProcessCreationTime:     ResourceAttributeConfig{Enabled: true},
+				ProcessExecutableName:   ResourceAttributeConfig{Enabled: true},
+				ProcessExecutablePath:   ResourceAttributeConfig{Enabled: true},
+				ProcessLinuxCgroup:      ResourceAttributeConfig{Enabled: true},
+				ProcessOwner:            ResourceAttributeConfig{Enabled: true},
+				ProcessParentPid:        ResourceAttributeConfig{Enabled: true},
+				ProcessPid:              ResourceAttributeConfig{Enabled: true},
 			},
 		},
 		{
 			name: "none_set",
 			want: ResourceAttributesConfig{
-				ContainerID:           ResourceAttributeConfig{Enabled: false},
-				HostName:              ResourceAttributeConfig{Enabled: false},
-				ProcessCommand:        ResourceAttributeConfig{Enabled: false},
-				ProcessCreationTime:   ResourceAttributeConfig{Enabled: false},
-				ProcessExecutableName: ResourceAttributeConfig{Enabled: false},
-				ProcessExecutablePath: ResourceAttributeConfig{Enabled: false},
-				ProcessLinuxCgroup:    ResourceAttributeConfig{Enabled: false},
-				ProcessOwner:          ResourceAttributeConfig{Enabled: false},
-				ProcessParentPid:      ResourceAttributeConfig{Enabled: false},
-				ProcessPid:            ResourceAttributeConfig{Enabled: false},
+				ContainerID:             ResourceAttributeConfig{Enabled: false},
+				HostName:                ResourceAttributeConfig{Enabled: false},
+				LinnixCgroupMemoryLimit: ResourceAttributeConfig{Enabled: false},
+				ProcessCommand:          ResourceAttributeConfig{Enabled: false},
+				ProcessCreationTime:     ResourceAttributeConfig{Enabled: false},
+				ProcessExecutableName:   ResourceAttributeConfig{Enabled: false},
+				ProcessExecutablePath:   ResourceAttributeConfig{Enabled: false},
+				ProcessLinuxCgroup:      ResourceAttributeConfig{Enabled: false},
+				ProcessOwner:            ResourceAttributeConfig{Enabled: false},
+				ProcessParentPid:        ResourceAttributeConfig{Enabled: false},
+				ProcessPid:              ResourceAttributeConfig{Enabled: false},
 			},
 		},
 	}

@@ -235,6 +235,12 @@ var MetricsInfo = metricsInfo{
 	ProcessUptime: metricInfo{
 		Name: "process.uptime",
 	},
+	SystemLinuxMemoryAvailable: metricInfo{
+		Name: "system.linux.memory.available",
+	},
+	SystemMemoryLimit: metricInfo{
+		Name: "system.memory.limit",
+	},
 	SystemProcessCount: metricInfo{
 		Name:       "system.process.count",
 		Attributes: []string{"process.state"},
@@ -245,17 +251,19 @@ var MetricsInfo = metricsInfo{
 }
 
 type metricsInfo struct {
-	LinnixProcessCPUCores  metricInfo
-	ProcessContextSwitches metricInfo
-	ProcessCPUTime         metricInfo
-	ProcessCPUUtilization  metricInfo
-	ProcessMemoryUsage     metricInfo
-	ProcessMemoryVirtual   metricInfo
-	ProcessPagingFaults    metricInfo
-	ProcessThreadCount     metricInfo
-	ProcessUptime          metricInfo
-	SystemProcessCount     metricInfo
-	SystemProcessCreated   metricInfo
+	LinnixProcessCPUCores      metricInfo
+	ProcessContextSwitches     metricInfo
+	ProcessCPUTime             metricInfo
+	ProcessCPUUtilization      metricInfo
+	ProcessMemoryUsage         metricInfo
+	ProcessMemoryVirtual       metricInfo
+	ProcessPagingFaults        metricInfo
+	ProcessThreadCount         metricInfo
+	ProcessUptime              metricInfo
+	SystemLinuxMemoryAvailable metricInfo
+	SystemMemoryLimit          metricInfo
+	SystemProcessCount         metricInfo
+	SystemProcessCreated       metricInfo
 }
 
 type metricInfo struct {
@@ -881,6 +889,110 @@ func newMetricProcessUptime(cfg ProcessUptimeMetricConfig) metricProcessUptime {
 	return m
 }
 
+type metricSystemLinuxMemoryAvailable struct {
+	data     pmetric.Metric                         // data buffer for generated metric.
+	config   SystemLinuxMemoryAvailableMetricConfig // metric config provided by user.
+	capacity int                                    // max observed number of data points added to the metric.
+}
+
+// init fills system.linux.memory.available metric with initial data.
+func (m *metricSystemLinuxMemoryAvailable) init() {
+	m.data.SetName("system.linux.memory.available")
+	m.data.SetDescription("Memory available for starting new applications without swapping (MemAvailable of /proc/meminfo), on the host's resource; incident rules measure memory pressure against it.")
+	m.data.SetUnit("By")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(false)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+}
+
+func (m *metricSystemLinuxMemoryAvailable) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricSystemLinuxMemoryAvailable) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricSystemLinuxMemoryAvailable) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricSystemLinuxMemoryAvailable(cfg SystemLinuxMemoryAvailableMetricConfig) metricSystemLinuxMemoryAvailable {
+	m := metricSystemLinuxMemoryAvailable{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricSystemMemoryLimit struct {
+	data     pmetric.Metric                // data buffer for generated metric.
+	config   SystemMemoryLimitMetricConfig // metric config provided by user.
+	capacity int                           // max observed number of data points added to the metric.
+}
+
+// init fills system.memory.limit metric with initial data.
+func (m *metricSystemMemoryLimit) init() {
+	m.data.SetName("system.memory.limit")
+	m.data.SetDescription("Total memory of the host (MemTotal of /proc/meminfo), on the host's resource; incident rules measure memory use of processes without a cgroup limit against it.")
+	m.data.SetUnit("By")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(false)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+}
+
+func (m *metricSystemMemoryLimit) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricSystemMemoryLimit) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricSystemMemoryLimit) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricSystemMemoryLimit(cfg SystemMemoryLimitMetricConfig) metricSystemMemoryLimit {
+	m := metricSystemMemoryLimit{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricSystemProcessCount struct {
 	data          pmetric.Metric                 // data buffer for generated metric.
 	config        SystemProcessCountMetricConfig // metric config provided by user.
@@ -1027,24 +1139,26 @@ func newMetricSystemProcessCreated(cfg SystemProcessCreatedMetricConfig) metricS
 // MetricsBuilder provides an interface for scrapers to report metrics while taking care of all the transformations
 // required to produce metric representation defined in metadata and user config.
 type MetricsBuilder struct {
-	config                         MetricsBuilderConfig // config of the metrics builder.
-	startTime                      pcommon.Timestamp    // start time that will be applied to all recorded data points.
-	metricsCapacity                int                  // maximum observed number of metrics per resource.
-	metricsBuffer                  pmetric.Metrics      // accumulates metrics data before emitting.
-	buildInfo                      component.BuildInfo  // contains version information.
-	resourceAttributeIncludeFilter map[string]filter.Filter
-	resourceAttributeExcludeFilter map[string]filter.Filter
-	metricLinnixProcessCPUCores    metricLinnixProcessCPUCores
-	metricProcessContextSwitches   metricProcessContextSwitches
-	metricProcessCPUTime           metricProcessCPUTime
-	metricProcessCPUUtilization    metricProcessCPUUtilization
-	metricProcessMemoryUsage       metricProcessMemoryUsage
-	metricProcessMemoryVirtual     metricProcessMemoryVirtual
-	metricProcessPagingFaults      metricProcessPagingFaults
-	metricProcessThreadCount       metricProcessThreadCount
-	metricProcessUptime            metricProcessUptime
-	metricSystemProcessCount       metricSystemProcessCount
-	metricSystemProcessCreated     metricSystemProcessCreated
+	config                           MetricsBuilderConfig // config of the metrics builder.
+	startTime                        pcommon.Timestamp    // start time that will be applied to all recorded data points.
+	metricsCapacity                  int                  // maximum observed number of metrics per resource.
+	metricsBuffer                    pmetric.Metrics      // accumulates metrics data before emitting.
+	buildInfo                        component.BuildInfo  // contains version information.
+	resourceAttributeIncludeFilter   map[string]filter.Filter
+	resourceAttributeExcludeFilter   map[string]filter.Filter
+	metricLinnixProcessCPUCores      metricLinnixProcessCPUCores
+	metricProcessContextSwitches     metricProcessContextSwitches
+	metricProcessCPUTime             metricProcessCPUTime
+	metricProcessCPUUtilization      metricProcessCPUUtilization
+	metricProcessMemoryUsage         metricProcessMemoryUsage
+	metricProcessMemoryVirtual       metricProcessMemoryVirtual
+	metricProcessPagingFaults        metricProcessPagingFaults
+	metricProcessThreadCount         metricProcessThreadCount
+	metricProcessUptime              metricProcessUptime
+	metricSystemLinuxMemoryAvailable metricSystemLinuxMemoryAvailable
+	metricSystemMemoryLimit          metricSystemMemoryLimit
+	metricSystemProcessCount         metricSystemProcessCount
+	metricSystemProcessCreated       metricSystemProcessCreated
 }
 
 // MetricBuilderOption applies changes to default metrics builder.
@@ -1066,23 +1180,25 @@ func WithStartTime(startTime pcommon.Timestamp) MetricBuilderOption {
 }
 func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, options ...MetricBuilderOption) *MetricsBuilder {
 	mb := &MetricsBuilder{
-		config:                         mbc,
-		startTime:                      pcommon.NewTimestampFromTime(time.Now()),
-		metricsBuffer:                  pmetric.NewMetrics(),
-		buildInfo:                      settings.BuildInfo,
-		metricLinnixProcessCPUCores:    newMetricLinnixProcessCPUCores(mbc.Metrics.LinnixProcessCPUCores),
-		metricProcessContextSwitches:   newMetricProcessContextSwitches(mbc.Metrics.ProcessContextSwitches),
-		metricProcessCPUTime:           newMetricProcessCPUTime(mbc.Metrics.ProcessCPUTime),
-		metricProcessCPUUtilization:    newMetricProcessCPUUtilization(mbc.Metrics.ProcessCPUUtilization),
-		metricProcessMemoryUsage:       newMetricProcessMemoryUsage(mbc.Metrics.ProcessMemoryUsage),
-		metricProcessMemoryVirtual:     newMetricProcessMemoryVirtual(mbc.Metrics.ProcessMemoryVirtual),
-		metricProcessPagingFaults:      newMetricProcessPagingFaults(mbc.Metrics.ProcessPagingFaults),
-		metricProcessThreadCount:       newMetricProcessThreadCount(mbc.Metrics.ProcessThreadCount),
-		metricProcessUptime:            newMetricProcessUptime(mbc.Metrics.ProcessUptime),
-		metricSystemProcessCount:       newMetricSystemProcessCount(mbc.Metrics.SystemProcessCount),
-		metricSystemProcessCreated:     newMetricSystemProcessCreated(mbc.Metrics.SystemProcessCreated),
-		resourceAttributeIncludeFilter: make(map[string]filter.Filter),
-		resourceAttributeExcludeFilter: make(map[string]filter.Filter),
+		config:                           mbc,
+		startTime:                        pcommon.NewTimestampFromTime(time.Now()),
+		metricsBuffer:                    pmetric.NewMetrics(),
+		buildInfo:                        settings.BuildInfo,
+		metricLinnixProcessCPUCores:      newMetricLinnixProcessCPUCores(mbc.Metrics.LinnixProcessCPUCores),
+		metricProcessContextSwitches:     newMetricProcessContextSwitches(mbc.Metrics.ProcessContextSwitches),
+		metricProcessCPUTime:             newMetricProcessCPUTime(mbc.Metrics.ProcessCPUTime),
+		metricProcessCPUUtilization:      newMetricProcessCPUUtilization(mbc.Metrics.ProcessCPUUtilization),
+		metricProcessMemoryUsage:         newMetricProcessMemoryUsage(mbc.Metrics.ProcessMemoryUsage),
+		metricProcessMemoryVirtual:       newMetricProcessMemoryVirtual(mbc.Metrics.ProcessMemoryVirtual),
+		metricProcessPagingFaults:        newMetricProcessPagingFaults(mbc.Metrics.ProcessPagingFaults),
+		metricProcessThreadCount:         newMetricProcessThreadCount(mbc.Metrics.ProcessThreadCount),
+		metricProcessUptime:              newMetricProcessUptime(mbc.Metrics.ProcessUptime),
+		metricSystemLinuxMemoryAvailable: newMetricSystemLinuxMemoryAvailable(mbc.Metrics.SystemLinuxMemoryAvailable),
+		metricSystemMemoryLimit:          newMetricSystemMemoryLimit(mbc.Metrics.SystemMemoryLimit),
+		metricSystemProcessCount:         newMetricSystemProcessCount(mbc.Metrics.SystemProcessCount),
+		metricSystemProcessCreated:       newMetricSystemProcessCreated(mbc.Metrics.SystemProcessCreated),
+		resourceAttributeIncludeFilter:   make(map[string]filter.Filter),
+		resourceAttributeExcludeFilter:   make(map[string]filter.Filter),
 	}
 	if mbc.ResourceAttributes.ContainerID.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["container.id"] = filter.CreateFilter(mbc.ResourceAttributes.ContainerID.MetricsInclude)
@@ -1095,6 +1211,12 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 	}
 	if mbc.ResourceAttributes.HostName.MetricsExclude != nil {
 		mb.resourceAttributeExcludeFilter["host.name"] = filter.CreateFilter(mbc.ResourceAttributes.HostName.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.LinnixCgroupMemoryLimit.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["linnix.cgroup.memory.limit"] = filter.CreateFilter(mbc.ResourceAttributes.LinnixCgroupMemoryLimit.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.LinnixCgroupMemoryLimit.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["linnix.cgroup.memory.limit"] = filter.CreateFilter(mbc.ResourceAttributes.LinnixCgroupMemoryLimit.MetricsExclude)
 	}
 	if mbc.ResourceAttributes.ProcessCommand.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["process.command"] = filter.CreateFilter(mbc.ResourceAttributes.ProcessCommand.MetricsInclude)
@@ -1222,6 +1344,8 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	mb.metricProcessPagingFaults.emit(ils.Metrics())
 	mb.metricProcessThreadCount.emit(ils.Metrics())
 	mb.metricProcessUptime.emit(ils.Metrics())
+	mb.metricSystemLinuxMemoryAvailable.emit(ils.Metrics())
+	mb.metricSystemMemoryLimit.emit(ils.Metrics())
 	mb.metricSystemProcessCount.emit(ils.Metrics())
 	mb.metricSystemProcessCreated.emit(ils.Metrics())
 
@@ -1298,6 +1422,16 @@ func (mb *MetricsBuilder) RecordProcessThreadCountDataPoint(ts pcommon.Timestamp
 // RecordProcessUptimeDataPoint adds a data point to process.uptime metric.
 func (mb *MetricsBuilder) RecordProcessUptimeDataPoint(ts pcommon.Timestamp, val float64) {
 	mb.metricProcessUptime.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordSystemLinuxMemoryAvailableDataPoint adds a data point to system.linux.memory.available metric.
+func (mb *MetricsBuilder) RecordSystemLinuxMemoryAvailableDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricSystemLinuxMemoryAvailable.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordSystemMemoryLimitDataPoint adds a data point to system.memory.limit metric.
+func (mb *MetricsBuilder) RecordSystemMemoryLimitDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricSystemMemoryLimit.recordDataPoint(mb.startTime, ts, val)
 }
 
 // RecordSystemProcessCountDataPoint adds a data point to system.process.count metric.

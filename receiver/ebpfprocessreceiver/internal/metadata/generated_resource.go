@@ -35,6 +35,13 @@ func (rb *ResourceBuilder) SetHostName(val string) {
 	}
 }
 
+// SetLinnixCgroupMemoryLimit sets provided value as "linnix.cgroup.memory.limit" attribute.
+func (rb *ResourceBuilder) SetLinnixCgroupMemoryLimit(val int64) {
+	if rb.config.LinnixCgroupMemoryLimit.Enabled {
+		rb.res.Attributes().PutInt("linnix.cgroup.memory.limit", val)
+	}
+}
+
 // SetProcessCommand sets provided value as "process.command" attribute.
 func (rb *ResourceBuilder) SetProcessCommand(val string) {
 	if rb.config.ProcessCommand.Enabled {

@@ -15,6 +15,7 @@ func TestResourceBuilder(t *testing.T) {
 			rb := NewResourceBuilder(cfg)
 			rb.SetContainerID("container.id-val")
 			rb.SetHostName("host.name-val")
+			rb.SetLinnixCgroupMemoryLimit(26)
 			rb.SetProcessCommand("process.command-val")
 			rb.SetProcessCreationTime("process.creation.time-val")
 			rb.SetProcessExecutableName("process.executable.name-val")
@@ -29,9 +30,9 @@ func TestResourceBuilder(t *testing.T) {
 
 			switch tt {
 			case "default":
-				assert.Equal(t, 10, res.Attributes().Len())
+				assert.Equal(t, 11, res.Attributes().Len())
 			case "all_set":
-				assert.Equal(t, 10, res.Attributes().Len())
+				assert.Equal(t, 11, res.Attributes().Len())
 			case "none_set":
 				assert.Equal(t, 0, res.Attributes().Len())
 				return
@@ -47,6 +48,11 @@ func TestResourceBuilder(t *testing.T) {
 			assert.True(t, ok)
 			if ok {
 				assert.Equal(t, "host.name-val", hostNameAttrVal.Str())
+			}
+			linnixCgroupMemoryLimitAttrVal, ok := res.Attributes().Get("linnix.cgroup.memory.limit")
+			assert.True(t, ok)
+			if ok {
+				assert.EqualValues(t, 26, linnixCgroupMemoryLimitAttrVal.Int())
 			}
 			processCommandAttrVal, ok := res.Attributes().Get("process.command")
 			assert.True(t, ok)

@@ -1,0 +1,279 @@
+// Package memlimit reads the memory limits processes run against: their
+// cgroup's (v2 memory.max, v1 memory.limit_in_bytes) and the host's
+// (/proc/meminfo). The receiver puts them on its metrics so that whatever
+// judges memory downstream never reads the host it runs on.
+package memlimit
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// unlimited: cgroup v1 reports "no limit" as a huge page-aligned number
+// (PAGE_COUNTER_MAX pages); anything this large is no limit.
+const unlimited = 1 << 62
+
+// maxDepth bounds the walk to the hierarchy root.
+const maxDepth = 64
+
+// Cgroups reads cgroup memory limits under a root directory ("/" on a
+// host), caching each cgroup directory's value for TTL: one collection asks
+// for the same cgroups many times, and limits rarely change. It is safe for
+// concurrent use.
+type Cgroups struct {
+	root string
+	ttl  time.Duration
+	now  func() time.Time
+
+	// v2 is the cgroup2 mount ("" when none), v1 the memory controller's
+	// v1 mount ("" when none); v2Memory says whether the memory controller
+	// is enabled on cgroup v2 (false on hybrid hosts, where v1 has it).
+	v2, v1   string
+	v2Memory bool
+
+	mu    sync.Mutex
+	cache map[string]entry
+}
+
+type entry struct {
+	limit int64
+	ok    bool
+	at    time.Time
+}
+
+const maxCached = 8192
+
+// NewCgroups finds the cgroup mounts under root, from root/proc/self/mountinfo
+// or, failing that, at their conventional places under root/sys/fs/cgroup.
+func NewCgroups(root string, ttl time.Duration) *Cgroups {
+	c := &Cgroups{root: root, ttl: ttl, now: time.Now, cache: map[string]entry{}}
+	c.v2, c.v1 = mounts(root)
+	if c.v2 != "" {
+		data, _ := os.ReadFile(filepath.Join(c.v2, "cgroup.controllers"))
+		for _, f := range strings.Fields(string(data)) {
+			c.v2Memory = c.v2Memory || f == "memory"
+		}
+	}
+	return c
+}
+
+// Limit returns the memory limit in bytes of the cgroup a process.linux.cgroup
+// line names ("0::/path" on v2, "4:memory:/path" on v1): the lowest limit of
+// the cgroup and its ancestors, which is the one the kernel enforces. ok is
+// false when there is none or it cannot be read. On a hybrid host whose v2
+// hierarchy has no memory controller, a v2 line is answered from the
+// process's v1 memory cgroup, read from root/proc/PID/cgroup (pid 0: not
+// known, no answer).
+func (c *Cgroups) Limit(line string, pid int) (int64, bool) {
+	id, controllers, path, ok := split(line)
+	if !ok {
+		return 0, false
+	}
+	switch {
+	case id == "0" && controllers == "":
+		if c.v2 != "" && c.v2Memory {
+			return c.walk(c.v2, path, "memory.max")
+		}
+		if pid <= 0 || c.v1 == "" {
+			return 0, false
+		}
+		v1Path, ok := memoryPathOf(filepath.Join(c.root, "proc", strconv.Itoa(pid), "cgroup"))
+		if !ok {
+			return 0, false
+		}
+		return c.walk(c.v1, v1Path, "memory.limit_in_bytes")
+	case strings.Contains(","+controllers+",", ",memory,") && c.v1 != "":
+		return c.walk(c.v1, path, "memory.limit_in_bytes")
+	}
+	return 0, false
+}
+
+// walk returns the lowest limit from mount/path up to the hierarchy root.
+func (c *Cgroups) walk(mount, path, file string) (int64, bool) {
+	path = filepath.Clean("/" + path)
+	var best int64
+	found := false
+	for i := 0; i < maxDepth; i++ {
+		if limit, ok := c.read(filepath.Join(mount, path, file)); ok && (!found || limit < best) {
+			best, found = limit, true
+		}
+		if path == "/" {
+			break
+		}
+		path = filepath.Dir(path)
+	}
+	return best, found
+}
+
+func (c *Cgroups) read(file string) (int64, bool) {
+	now := c.now()
+	c.mu.Lock()
+	e, hit := c.cache[file]
+	c.mu.Unlock()
+	if hit && now.Sub(e.at) < c.ttl {
+		return e.limit, e.ok
+	}
+	e = entry{at: now}
+	if data, err := os.ReadFile(file); err == nil {
+		e.limit, e.ok = parseLimit(data)
+	}
+	c.mu.Lock()
+	if len(c.cache) >= maxCached {
+		clear(c.cache)
+	}
+	c.cache[file] = e
+	c.mu.Unlock()
+	return e.limit, e.ok
+}
+
+func parseLimit(data []byte) (int64, bool) {
+	v := string(bytes.TrimSpace(data))
+	if v == "max" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n >= unlimited {
+		return 0, false
+	}
+	return n, true
+}
+
+func split(line string) (id, controllers, path string, ok bool) {
+	parts := strings.SplitN(line, ":", 3)
+	if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], parts[2], true
+}
+
+// memoryPathOf reads the v1 memory controller's path of a /proc/PID/cgroup.
+func memoryPathOf(file string) (string, bool) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", false
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if _, controllers, path, ok := split(l); ok && strings.Contains(","+controllers+",", ",memory,") {
+			return path, true
+		}
+	}
+	return "", false
+}
+
+// mounts finds the cgroup2 mount and the v1 memory controller's mount.
+func mounts(root string) (v2, v1 string) {
+	if f, err := os.Open(filepath.Join(root, "proc/self/mountinfo")); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+			fields := strings.Fields(sc.Text())
+			sep := -1
+			for i, fl := range fields {
+				if fl == "-" {
+					sep = i
+					break
+				}
+			}
+			if sep < 5 || len(fields) < sep+4 || fields[3] != "/" {
+				continue
+			}
+			point := filepath.Join(root, unescape(fields[4]))
+			switch fields[sep+1] {
+			case "cgroup2":
+				if v2 == "" {
+					v2 = point
+				}
+			case "cgroup":
+				for _, o := range strings.Split(fields[sep+3], ",") {
+					if o == "memory" && v1 == "" {
+						v1 = point
+					}
+				}
+			}
+		}
+		f.Close()
+		if v2 != "" || v1 != "" {
+			return v2, v1
+		}
+	}
+	base := filepath.Join(root, "sys/fs/cgroup")
+	if exists(filepath.Join(base, "cgroup.controllers")) {
+		return base, ""
+	}
+	if exists(filepath.Join(base, "unified/cgroup.controllers")) {
+		v2 = filepath.Join(base, "unified")
+	}
+	if exists(filepath.Join(base, "memory/memory.limit_in_bytes")) {
+		v1 = filepath.Join(base, "memory")
+	}
+	return v2, v1
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// unescape undoes mountinfo's octal escapes of space, tab, newline and '\'.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Host is the host's memory, in bytes.
+type Host struct {
+	Total, Available int64
+}
+
+// ReadHost reads MemTotal and MemAvailable from root/proc/meminfo; ok is
+// false unless both are there.
+func ReadHost(root string) (Host, bool) {
+	data, err := os.ReadFile(filepath.Join(root, "proc/meminfo"))
+	if err != nil {
+		return Host{}, false
+	}
+	var h Host
+	var haveTotal, haveAvail bool
+	for _, l := range strings.Split(string(data), "\n") {
+		name, rest, ok := strings.Cut(l, ":")
+		if !ok || name != "MemTotal" && name != "MemAvailable" {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			continue
+		}
+		v, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		if len(f) > 1 && f[1] == "kB" {
+			v *= 1024
+		}
+		if name == "MemTotal" {
+			h.Total, haveTotal = v, true
+		} else {
+			h.Available, haveAvail = v, true
+		}
+	}
+	return h, haveTotal && haveAvail
+}
