@@ -207,7 +207,8 @@ func matchTool(rules []*toolRule, starts []int, i int, a string) (bool, form, st
 // genericArg masks one argument by the generic rules and shapes, and
 // reports how to mask the next one when a is a secret flag.
 func genericArg(a string) (string, form) {
-	if len(a) > 1 && a[0] == '-' && !hasClass(a, clsFlagEnd) {
+	m, sep := maskArgSep(a)
+	if len(a) > 1 && a[0] == '-' && !sep {
 		if isUserFlag(a) {
 			return a, formUserColon
 		}
@@ -215,7 +216,7 @@ func genericArg(a string) (string, form) {
 			return a, formWhole
 		}
 	}
-	return maskArg(a), formNone
+	return m, formNone
 }
 
 // isUserFlag reports whether flag a takes "user:password" (curl -u, --user).
@@ -318,63 +319,88 @@ var benignSuffixes = []string{
 // IsSecretName reports whether a flag, variable or header name looks like it
 // holds a secret.
 func IsSecretName(name string) bool {
+	// Lower the name and drop separators, one table look-up a byte.
 	var buf [64]byte
-	n := buf[:0]
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '-' || c == '_' || c == '.':
-			continue
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		n = append(n, c)
+	s := buf[:]
+	if len(name) > len(buf) {
+		s = make([]byte, len(name))
 	}
-	s := string(n) // does not escape: the compiler keeps it on the stack
-	found := s == "pw"
-	// Every secret word is at least 4 bytes long, and starts with one of a
-	// few pairs of letters (wordPairs): other positions are skipped with
-	// one table look-up.
+	n := 0
+	for i := 0; i < len(name); i++ {
+		t := nameBytes[name[i]]
+		s[n] = byte(t)
+		n += int(t >> 8)
+	}
+	return isSecretWord(s[:n])
+}
+
+// secretKeyBefore returns where the key that ends at i begins (keyStart)
+// and whether it is a secret name (IsSecretName), in one backward pass.
+func secretKeyBefore(s string, i int) (int, bool) {
+	var buf [64]byte
+	p := len(buf)
+	j := i
+	for j > 0 && class[s[j-1]]&clsKey != 0 {
+		if p == 0 { // a long key: rare
+			ks := keyStart(s, j)
+			return ks, IsSecretName(s[ks:i])
+		}
+		t := nameBytes[s[j-1]]
+		buf[p-1] = byte(t)
+		p -= int(t >> 8)
+		j--
+	}
+	return j, isSecretWord(buf[p:])
+}
+
+// isSecretWord is IsSecretName for a name already lowered, without
+// separators.
+func isSecretWord(s []byte) bool {
+	n := len(s)
+	found := string(s) == "pw"
+	// Every secret word is at least 4 bytes long and starts with one of a
+	// few pairs of letters (wordPairs): other positions cost one look-up.
 	for i := 0; i+4 <= len(s) && !found; i++ {
-		if c := s[i+1] - 'a'; c >= 26 || wordPairs[s[i]]>>c&1 == 0 {
+		if wordPairs[s[i]]>>(s[i+1]-'a')&1 == 0 {
 			continue
 		}
 		for _, w := range wordsByFirst[s[i]] {
-			if !strings.HasPrefix(s[i:], w) {
+			if !hasPrefix(s[i:], w) {
 				continue
 			}
 			// git --author is not auth, nor sshd's AuthorizedKeysCommand;
 			// authorization is.
-			if w == "auth" && strings.HasPrefix(s[i+4:], "or") &&
-				(!strings.HasPrefix(s[i+4:], "oriz") || strings.HasPrefix(s[i+4:], "orized")) {
+			if w == "auth" && hasPrefix(s[i+4:], "or") &&
+				(!hasPrefix(s[i+4:], "oriz") || hasPrefix(s[i+4:], "orized")) {
 				continue
 			}
 			found = true
 			break
 		}
 	}
-	if !found {
-		for _, w := range secretSuffixes {
-			if strings.HasSuffix(s, w) {
-				found = true
-				break
-			}
-		}
+	for _, w := range secretSuffixes {
+		found = found || n >= len(w) && s[n-1] == w[len(w)-1] && string(s[n-len(w):]) == w
 	}
 	if !found {
 		return false
 	}
+	str := string(s) // a secret name: rare, the copy does not matter
 	for _, b := range benignSuffixes {
-		if strings.HasSuffix(s, b) {
+		if strings.HasSuffix(str, b) {
 			return false
 		}
 	}
 	for _, b := range benignParts {
-		if strings.Contains(s, b) {
+		if strings.Contains(str, b) {
 			return false
 		}
 	}
 	return true
+}
+
+// hasPrefix is strings.HasPrefix for a byte slice, without a copy.
+func hasPrefix(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
 }
 
 // wordsByFirst indexes secretWords by their first byte; wordPairs[c] has
@@ -385,4 +411,18 @@ var wordsByFirst, wordPairs = func() (t [256][]string, p [256]uint32) {
 		p[w[0]] |= 1 << (w[1] - 'a')
 	}
 	return t, p
+}()
+
+// nameBytes maps a byte of a name to its lower case (low byte) and 1<<8
+// when it is kept: '-', '_' and '.' are dropped.
+var nameBytes = func() (t [256]uint16) {
+	for c := range t {
+		b := byte(c)
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		t[c] = 1<<8 | uint16(b)
+	}
+	t['-'], t['_'], t['.'] = 0, 0, 0
+	return t
 }()

@@ -53,10 +53,21 @@ func TestIsSecretName(t *testing.T) {
 			t.Errorf("%q should be secret", n)
 		}
 	}
-	for _, n := range []string{"level", "path", "HOME", "user", "port"} {
+	for _, n := range []string{"level", "path", "HOME", "user", "port", "AuthorizedKeysCommand", "AuthorizedPrincipalsCommand"} {
 		if IsSecretName(n) {
 			t.Errorf("%q should not be secret", n)
 		}
+	}
+}
+
+// TestArgsNoAlloc: a command line without secrets comes back as is, at no
+// allocation.
+func TestArgsNoAlloc(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { _ = Args(benchArgs) }); n != 0 {
+		t.Errorf("%v allocations, want 0", n)
+	}
+	if out := Args(benchArgs); &out[0] != &benchArgs[0] {
+		t.Errorf("a copy was returned")
 	}
 }
 

@@ -14,63 +14,71 @@ import (
 // bytes that neither end a key ('=', ':') nor start a shape cost one table
 // look-up.
 func maskArg(s string) string {
+	m, _ := maskArgSep(s)
+	return m
+}
+
+// maskArgSep is maskArg that also reports whether s holds '=', ':' or a
+// space, found on the same pass.
+func maskArgSep(s string) (masked string, sep bool) {
 	var spans [4][2]int
 	masks := spans[:0]
+	skipped := false // a span was jumped over: sep is looked for again
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		k := class[c]
-		if k&(clsShape|clsKeyEnd) == 0 {
+		if k&(clsShape|clsFlagEnd) == 0 {
 			continue
 		}
-		if k&clsShape != 0 && len(s)-i >= int(shapeMin[c]) && (i == 0 || class[s[i-1]]&clsToken == 0) {
+		sep = sep || k&clsFlagEnd != 0
+		if k&clsShape != 0 && len(s)-i >= int(shapeMin[c]) && shapeSecond[c]>>(s[i+1]&63)&1 != 0 &&
+			(i == 0 || class[s[i-1]]&clsToken == 0) {
 			if end, keep := shapeAt(s, i); end > 0 {
 				if i+keep < end {
 					masks = append(masks, [2]int{i + keep, end})
 				}
-				i = end - 1
+				i, skipped = end-1, true
 				continue
 			}
 		}
 		switch c {
 		case '=':
-			ks := keyStart(s, i)
+			ks, secret := secretKeyBefore(s, i)
 			end := valueEnd(s, i+1, ks == 0 || s[ks-1] == '-')
 			v := s[i+1 : end]
 			if v == "" {
 				continue
 			}
-			if IsSecretName(s[ks:i]) && !benignValue(v) || len(v) >= minEntropyLen && highEntropy(v) {
+			if secret && !benignValue(v) || len(v) >= minEntropyLen && highEntropy(v) {
 				if v != Mask {
 					masks = append(masks, [2]int{i + 1, end})
 				}
-				i = end - 1
+				i, skipped = end-1, true
 			}
 		case ':':
 			if strings.HasPrefix(s[i:], "://") {
 				if a, b := userinfoPassword(s, i+3); a < b {
 					masks = append(masks, [2]int{a, b})
-					i = b - 1
+					i, skipped = b-1, true
 				}
 				continue
 			}
 			quoted := i > 0 && s[i-1] == '"'
 			var ks int
+			var secret bool
 			if quoted {
 				ks = strings.LastIndexByte(s[:i-1], '"') + 1
 				if ks == 0 {
 					continue
 				}
+				secret = ks < i-1 && IsSecretName(s[ks:i-1])
 			} else {
-				ks = keyStart(s, i)
+				ks, secret = secretKeyBefore(s, i)
 				if ks > 0 && s[ks-1] == '/' {
 					continue // registry/secret:tag
 				}
 			}
-			key := s[ks:i]
-			if quoted {
-				key = s[ks : i-1]
-			}
-			if key == "" || !IsSecretName(key) {
+			if !secret {
 				continue
 			}
 			a := i + 1
@@ -90,11 +98,14 @@ func maskArg(s string) string {
 			if a < end && s[a:end] != Mask {
 				masks = append(masks, [2]int{a, end})
 			}
-			i = end - 1
+			i, skipped = end-1, true
 		}
 	}
+	if skipped {
+		sep = hasClass(s, clsFlagEnd)
+	}
 	if len(masks) == 0 {
-		return s
+		return s, sep
 	}
 	var b strings.Builder
 	b.Grow(len(s))
@@ -105,7 +116,7 @@ func maskArg(s string) string {
 		last = m[1]
 	}
 	b.WriteString(s[last:])
-	return b.String()
+	return b.String(), sep
 }
 
 // Byte classes, as bits of class[c].
@@ -121,8 +132,9 @@ const (
 )
 
 // class holds the byte classes; shapeMin the length of the shortest shape
-// that starts with a byte, so that shorter tails are not looked at.
-var class, shapeMin = func() (t [256]uint8, m [256]uint8) {
+// that starts with a byte, so that shorter tails are not looked at, and
+// shapeSecond[c] has bit b&63 set when a shape starts with c then b.
+var class, shapeMin, shapeSecond = func() (t [256]uint8, m [256]uint8, second [256]uint64) {
 	for c := 0; c < 256; c++ {
 		b := byte(c)
 		if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '_' {
@@ -150,11 +162,13 @@ var class, shapeMin = func() (t [256]uint8, m [256]uint8) {
 				m[c] = uint8(n)
 			}
 			t[c] |= clsShape
+			second[c] |= 1 << (p.prefix[1] & 63)
 		}
 	}
 	t['-'] |= clsShape
 	m['-'] = uint8(len(pemBegin) + len("PRIVATE KEY-----"))
-	return t, m
+	second['-'] |= 1 << (pemBegin[1] & 63)
+	return t, m, second
 }()
 
 // isTokenByte reports whether c can be part of a word or a token.
