@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/linnix-os/otelcol-linnix/internal/periodic"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/analyzer"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/engine"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/expr"
@@ -155,16 +156,7 @@ func (p *incidentProcessor) buildEngine() (*engine.Engine, error) {
 // windows slide and incidents resolve even when no data arrives.
 func (p *incidentProcessor) evaluateLoop(ctx context.Context) {
 	defer close(p.done)
-	tick := time.NewTicker(p.cfg.EvaluationInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		p.evaluate(ctx)
-	}
+	periodic.Run(ctx, p.cfg.EvaluationInterval, p.evaluate)
 }
 
 func (p *incidentProcessor) evaluate(ctx context.Context) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/linnix-os/otelcol-linnix/bpf"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/internal/periodic"
 	"github.com/linnix-os/otelcol-linnix/internal/redact"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
@@ -143,24 +144,19 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 // collectLoop samples every task each collection_interval.
 func (r *ebpfReceiver) collectLoop(ctx context.Context) {
 	defer close(r.collected)
-	tick := time.NewTicker(r.cfg.CollectionInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		began := time.Now()
-		md, err := r.coll.collect()
-		r.telemetry.LinnixReceiverScanDuration.Record(ctx, time.Since(began).Seconds())
-		if err != nil {
-			r.set.Logger.Warn("Sampling tasks failed", zap.Error(err))
-			continue
-		}
-		if err := r.metrics.ConsumeMetrics(ctx, md); err != nil {
-			r.set.Logger.Warn("Downstream refused process metrics", zap.Int("data_points", md.DataPointCount()), zap.Error(err))
-		}
+	periodic.Run(ctx, r.cfg.CollectionInterval, r.collectOnce)
+}
+
+func (r *ebpfReceiver) collectOnce(ctx context.Context) {
+	began := time.Now()
+	md, err := r.coll.collect()
+	r.telemetry.LinnixReceiverScanDuration.Record(ctx, time.Since(began).Seconds())
+	if err != nil {
+		r.set.Logger.Warn("Sampling tasks failed", zap.Error(err))
+		return
+	}
+	if err := r.metrics.ConsumeMetrics(ctx, md); err != nil {
+		r.set.Logger.Warn("Downstream refused process metrics", zap.Int("data_points", md.DataPointCount()), zap.Error(err))
 	}
 }
 

@@ -65,13 +65,7 @@ func (a *Aggregator) Aggregate(tasks []bpf.TaskSample, pageSize uint64, dst []Pr
 			sums = append(sums, cpuSums{})
 		}
 		p, s := &dst[j], &sums[j-base]
-		s.runtime += t.RuntimeNs
-		s.utime += t.UtimeNs
-		s.stime += t.StimeNs
-		p.MinorFaults += t.MinFlt
-		p.MajorFaults += t.MajFlt
-		p.Voluntary += t.Nvcsw
-		p.Involuntary += t.Nivcsw
+		p.add(s, t.RuntimeNs, t.UtimeNs, t.StimeNs, t.MinFlt, t.MajFlt, t.Nvcsw, t.Nivcsw)
 		p.StartTime = t.StartNs
 		if t.ExitState == 0 && t.State == bpf.TaskRunning {
 			p.State = Running
@@ -79,13 +73,8 @@ func (a *Aggregator) Aggregate(tasks []bpf.TaskSample, pageSize uint64, dst []Pr
 		if t.PID != t.TID {
 			continue
 		}
-		s.runtime += t.DeadRuntimeNs
-		s.utime += t.DeadUtimeNs
-		s.stime += t.DeadStimeNs
-		p.MinorFaults += t.DeadMinFlt
-		p.MajorFaults += t.DeadMajFlt
-		p.Voluntary += t.DeadNvcsw
-		p.Involuntary += t.DeadNivcsw
+		// The leader also carries the totals of the group's exited threads.
+		p.add(s, t.DeadRuntimeNs, t.DeadUtimeNs, t.DeadStimeNs, t.DeadMinFlt, t.DeadMajFlt, t.DeadNvcsw, t.DeadNivcsw)
 		p.PPID, p.EUID = t.PPID, t.EUID
 		p.RSSBytes = t.RssPages * pageSize
 		p.VirtualBytes = t.VMPages * pageSize
@@ -116,4 +105,16 @@ func Split(runtime, utime, stime uint64) (user, system uint64) {
 	}
 	system = uint64(float64(runtime) * float64(stime) / float64(utime+stime))
 	return runtime - system, system
+}
+
+// add counts one thread's (or the exited threads') CPU time, faults and
+// context switches into the process.
+func (p *Process) add(s *cpuSums, runtime, utime, stime, minFlt, majFlt, nvcsw, nivcsw uint64) {
+	s.runtime += runtime
+	s.utime += utime
+	s.stime += stime
+	p.MinorFaults += minFlt
+	p.MajorFaults += majFlt
+	p.Voluntary += nvcsw
+	p.Involuntary += nivcsw
 }
