@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,24 +27,42 @@ import (
 
 const exampleConfig = "../../examples/default.yaml"
 
+// built is the collector binary, built once for every test of the package.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// buildCollector builds the distribution as users do, once per test run.
 func buildCollector(t *testing.T) string {
 	t.Helper()
-	// Not t.TempDir: its parent is private to root, and the unprivileged
-	// run below must reach the binary.
-	dir, err := os.MkdirTemp("", "otelcol-linnix-e2e-")
-	if err != nil {
-		t.Fatal(err)
+	built.once.Do(func() {
+		// Not t.TempDir: its parent is private to root, and the
+		// unprivileged run below must reach the binary.
+		if built.dir, built.err = os.MkdirTemp("", "otelcol-linnix-e2e-"); built.err != nil {
+			return
+		}
+		if built.err = os.Chmod(built.dir, 0o755); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "otelcol-linnix")
+		if out, err := exec.Command("go", "build", "-trimpath", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+	return built.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
-	bin := filepath.Join(dir, "otelcol-linnix")
-	out, err := exec.Command("go", "build", "-trimpath", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	os.Exit(code)
 }
 
 func requireRoot(t *testing.T) {
@@ -116,41 +135,14 @@ func TestDistribution(t *testing.T) {
 func testFileExport(t *testing.T, bin string) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "events.jsonl")
-	health, prom := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "--config", exampleConfig,
+	health, prom, telemetry := freePort(t), freePort(t), freePort(t)
+	c := startCollector(t, bin, health, "--config", exampleConfig,
 		"--config", "yaml:exporters::file::path: "+out,
 		"--config", fmt.Sprintf("yaml:extensions::health_check::endpoint: 127.0.0.1:%d", health),
 		"--config", fmt.Sprintf("yaml:exporters::prometheus::endpoint: 127.0.0.1:%d", prom),
 		"--config", "yaml:receivers::ebpfprocess::collection_interval: 1s",
-		"--config", telemetryOn(freePort(t)),
+		"--config", telemetryOn(telemetry),
 	)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("collector output:\n%s", logs.String())
-		}
-	}()
-
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	waitFor(t, 60*time.Second, "collector healthy", func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("collector exited before becoming healthy")
-		default:
-		}
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", health))
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 
 	marker := fmt.Sprintf("linnix-e2e-%d", time.Now().UnixNano())
 	child := exec.Command("/bin/sh", "-c", "exit 3", marker)
@@ -185,7 +177,7 @@ func testFileExport(t *testing.T, bin string) {
 
 	// The metrics pipeline: the collector's own process, among the heaviest
 	// by memory, is on the Prometheus endpoint with its resource attributes.
-	self := fmt.Sprintf(`process_pid="%d"`, cmd.Process.Pid)
+	self := fmt.Sprintf(`process_pid="%d"`, c.cmd.Process.Pid)
 	waitFor(t, 30*time.Second, "process metrics on the Prometheus endpoint", func() bool {
 		body := httpGet(fmt.Sprintf("http://127.0.0.1:%d/metrics", prom))
 		for _, line := range strings.Split(body, "\n") {
@@ -197,13 +189,21 @@ func testFileExport(t *testing.T, bin string) {
 		return false
 	})
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
-	if !cmd.ProcessState.Success() {
-		t.Errorf("collector did not stop cleanly on SIGTERM: %v", cmd.ProcessState)
-	}
+	// The incident processor reports the collector's standard processor
+	// telemetry, for both signals it reads.
+	waitFor(t, 30*time.Second, "the incident processor's items on the telemetry endpoint", func() bool {
+		body := httpGet(fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetry))
+		n := 0
+		for _, line := range strings.Split(body, "\n") {
+			if (strings.HasPrefix(line, "otelcol_processor_incoming_items_total{") || strings.HasPrefix(line, "otelcol_processor_outgoing_items_total{")) &&
+				strings.Contains(line, `processor="incident"`) {
+				n++
+			}
+		}
+		return n == 4 // incoming and outgoing, logs and metrics
+	})
+
+	c.stop(t)
 }
 
 func testUnprivileged(t *testing.T, bin string) {
@@ -281,6 +281,7 @@ func readRecords(t *testing.T, path string) []map[string]any {
 				for k := 0; k < lrs.Len(); k++ {
 					m := lrs.At(k).Attributes().AsRaw()
 					m["event"] = lrs.At(k).EventName()
+					m["body"] = lrs.At(k).Body().AsString()
 					out = append(out, m)
 				}
 			}

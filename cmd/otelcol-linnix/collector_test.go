@@ -1,0 +1,110 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// collector is one running otelcol-linnix under test.
+type collector struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan struct{}
+}
+
+// syncBuffer is the collector's output, written by its process and read by
+// the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startCollector runs bin with the given config files and flags and waits
+// until its health_check extension on healthPort answers. It is killed at
+// the end of the test; its output is logged if the test failed.
+func startCollector(t *testing.T, bin string, healthPort int, args ...string) *collector {
+	t.Helper()
+	c := &collector{cmd: exec.Command(bin, args...), out: &syncBuffer{}, exited: make(chan struct{})}
+	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = c.cmd.Wait(); close(c.exited) }()
+	t.Cleanup(func() {
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+		if t.Failed() {
+			t.Logf("collector %v output:\n%s", args, c.out.String())
+		}
+	})
+	waitFor(t, 90*time.Second, "collector healthy", func() bool {
+		select {
+		case <-c.exited:
+			t.Fatalf("collector exited before becoming healthy:\n%s", c.out.String())
+		default:
+		}
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", healthPort))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return c
+}
+
+// stop sends SIGTERM and requires a clean exit.
+func (c *collector) stop(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-c.exited
+	if !c.cmd.ProcessState.Success() {
+		t.Errorf("collector did not stop cleanly on SIGTERM: %v", c.cmd.ProcessState)
+	}
+}
+
+// writeConfig writes a config file for one collector of the test.
+func writeConfig(t *testing.T, name, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// incidentsIn reads the incident records of a file exporter's output.
+func incidentsIn(t *testing.T, path, rule string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, r := range readRecords(t, path) {
+		if r["event"] == "linnix.incident" && r["incident.rule"] == rule {
+			out = append(out, r)
+		}
+	}
+	return out
+}
