@@ -121,6 +121,27 @@ func TestDistribution(t *testing.T) {
 		}
 	})
 
+	t.Run("a where reading the wrong place names the rule and the path to write", func(t *testing.T) {
+		out, err := exec.Command(bin, "validate", "--config", exampleConfig,
+			"--config", `yaml:processors::incident::rules: [{name: quiet, kind: rate, event: exec, window: 1m, min_count: 5, summary: x, where: 'resource.attributes["process.executable.name"] == "true"'}]`).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), `quiet`) || !strings.Contains(string(out), `write attributes[`) {
+			t.Errorf("validate accepted a where on the wrong place or did not say where to read: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("a partial override of a built-in rule validates; a bad one names the rule", func(t *testing.T) {
+		out, err := exec.Command(bin, "validate", "--config", exampleConfig,
+			"--config", "yaml:processors::incident::rules: [{name: cpu_spin, for: 10s}]").CombinedOutput()
+		if err != nil {
+			t.Errorf("validate refused a partial override: %v\n%s", err, out)
+		}
+		out, err = exec.Command(bin, "validate", "--config", exampleConfig,
+			"--config", "yaml:processors::incident::rules: [{name: cpu_spin, for: 3x}]").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "cpu_spin") || !strings.Contains(string(out), "for:") {
+			t.Errorf("validate accepted a bad duration or did not name the rule and field: %v\n%s", err, out)
+		}
+	})
+
 	t.Run("lifecycle records reach the file exporter", func(t *testing.T) {
 		requireRoot(t)
 		testFileExport(t, bin)
