@@ -95,8 +95,14 @@ func (c *Cgroups) Limit(line string, pid int) (int64, bool) {
 }
 
 // walk returns the lowest limit from mount/path up to the hierarchy root.
+// A cgroup that is not there under the mount gives no answer rather than an
+// ancestor's: inside a cgroup namespace the mount shows the collector's own
+// cgroup, and its limit is not the process's.
 func (c *Cgroups) walk(mount, path, file string) (int64, bool) {
 	path = filepath.Clean("/" + path)
+	if !exists(filepath.Join(mount, path)) {
+		return 0, false
+	}
 	var best int64
 	found := false
 	for i := 0; i < maxDepth; i++ {
@@ -169,6 +175,7 @@ func memoryPathOf(file string) (string, bool) {
 // mounts finds the cgroup2 mount and the v1 memory controller's mount.
 func mounts(root string) (v2, v1 string) {
 	if f, err := os.Open(filepath.Join(root, "proc/self/mountinfo")); err == nil {
+		sawCgroup := false
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
@@ -180,7 +187,15 @@ func mounts(root string) (v2, v1 string) {
 					break
 				}
 			}
-			if sep < 5 || len(fields) < sep+4 || fields[3] != "/" {
+			if sep < 5 || len(fields) < sep+4 {
+				continue
+			}
+			if fstype := fields[sep+1]; fstype == "cgroup" || fstype == "cgroup2" {
+				sawCgroup = true
+			}
+			// A mount of a cgroup below the hierarchy's root (a cgroup
+			// namespace, a container) cannot resolve host paths.
+			if fields[3] != "/" {
 				continue
 			}
 			point := filepath.Join(root, unescape(fields[4]))
@@ -198,7 +213,7 @@ func mounts(root string) (v2, v1 string) {
 			}
 		}
 		f.Close()
-		if v2 != "" || v1 != "" {
+		if v2 != "" || v1 != "" || sawCgroup {
 			return v2, v1
 		}
 	}

@@ -127,3 +127,29 @@ func TestThisHost(t *testing.T) {
 	assert.Positive(t, h.Total)
 	assert.LessOrEqual(t, h.Available, h.Total)
 }
+
+// TestMissingCgroupIsNotItsAncestor: a path that is not under the mount
+// (the collector in a cgroup namespace sees its own cgroup at the mount)
+// must not answer with the mount root's limit.
+func TestMissingCgroupIsNotItsAncestor(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "sys/fs/cgroup/cgroup.controllers", "memory pids\n")
+	write(t, root, "sys/fs/cgroup/memory.max", "268435456\n") // the collector's own limit
+	c := NewCgroups(root, time.Minute)
+	_, ok := c.Limit("0::/system.slice/nginx.service", 0)
+	assert.False(t, ok)
+}
+
+// TestNamespacedMountsAreNotUsed: cgroup mounts whose root is not the
+// hierarchy's root cannot resolve host paths, and the usual paths under
+// /sys/fs/cgroup are the same mounts: no answer rather than a wrong one.
+func TestNamespacedMountsAreNotUsed(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "proc/self/mountinfo", "40 30 0:37 /kubepods/pod1/ctr /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n")
+	write(t, root, "sys/fs/cgroup/cgroup.controllers", "memory pids\n")
+	write(t, root, "sys/fs/cgroup/memory.max", "268435456\n")
+	write(t, root, "sys/fs/cgroup/kubepods/pod1/ctr/memory.max", "268435456\n")
+	c := NewCgroups(root, time.Minute)
+	_, ok := c.Limit("0::/kubepods/pod1/ctr", 0)
+	assert.False(t, ok)
+}
