@@ -19,7 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
-	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/memlimit"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 )
 
@@ -358,11 +357,10 @@ func TestHostMetrics(t *testing.T) {
 		require.NoError(t, exec.Command("/bin/true").Run())
 	}
 	require.Eventually(t, func() bool { return r.coll.created.Load() >= 5 }, 10*time.Second, 20*time.Millisecond)
-	memBefore, ok := memlimit.ReadHost("/")
-	require.True(t, ok)
+	// Ground truth read here, not through the receiver's own parser.
+	availBefore := meminfoBytes(t, "MemAvailable")
 	md := collectNow(t, r)
-	memAfter, ok := memlimit.ReadHost("/")
-	require.True(t, ok)
+	availAfter := meminfoBytes(t, "MemAvailable")
 	got := hostPoints(t, md)
 
 	assert.GreaterOrEqual(t, got[contract.MetricProcessCreated], int64(5))
@@ -376,13 +374,31 @@ func TestHostMetrics(t *testing.T) {
 	}
 	assert.InDelta(t, procs, got[contract.MetricProcessCount], float64(procs)/10+5, "system.process.count vs /proc")
 
-	require.Equal(t, memBefore.Total, memAfter.Total)
-	assert.Equal(t, memBefore.Total, got[contract.MetricMemoryLimit], "system.memory.limit vs MemTotal")
-	moved := max(memBefore.Available, memAfter.Available) - min(memBefore.Available, memAfter.Available) + 4<<20
-	lo := min(memBefore.Available, memAfter.Available) - moved
-	hi := max(memBefore.Available, memAfter.Available) + moved
+	var si unix.Sysinfo_t
+	require.NoError(t, unix.Sysinfo(&si))
+	// sysinfo(2) counts bytes, /proc/meminfo whole kB: they agree within 1 kB.
+	assert.InDelta(t, int64(si.Totalram)*int64(si.Unit), got[contract.MetricMemoryLimit], 1024, "system.memory.limit vs sysinfo(2) totalram")
+	moved := max(availBefore, availAfter) - min(availBefore, availAfter) + 4<<20
+	lo := min(availBefore, availAfter) - moved
+	hi := max(availBefore, availAfter) + moved
 	avail := got[contract.MetricMemoryAvailable]
-	t.Logf("MemTotal %d; available %d, /proc %d..%d", got[contract.MetricMemoryLimit], avail, memBefore.Available, memAfter.Available)
+	t.Logf("MemTotal %d; available %d, /proc %d..%d", got[contract.MetricMemoryLimit], avail, availBefore, availAfter)
 	assert.GreaterOrEqual(t, avail, lo, "system.linux.memory.available vs MemAvailable")
 	assert.LessOrEqual(t, avail, hi, "system.linux.memory.available vs MemAvailable")
+}
+
+// meminfoBytes reads one field of /proc/meminfo in bytes.
+func meminfoBytes(t *testing.T, field string) int64 {
+	t.Helper()
+	data, err := os.ReadFile("/proc/meminfo")
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			require.NoError(t, err)
+			return kb * 1024
+		}
+	}
+	t.Fatalf("no %s in /proc/meminfo", field)
+	return 0
 }
