@@ -114,11 +114,12 @@ rules:
 		}
 		return false
 	}, 60*time.Second, 200*time.Millisecond, "cpu_spin naming the burner")
-	// The incident is justified by the ground truth: the burner's average
-	// share per /proc is above the rule's value (with a margin for the
-	// difference between the last interval and the average).
+	// The value the incident reports (the last collection's cores) agrees
+	// with /proc's average for the burner, within what one interval can
+	// differ from the average on a busy machine.
 	avg := procCPUSeconds(t, pid) / time.Since(began).Seconds()
-	assert.GreaterOrEqual(t, avg, 0.3*0.8, "the burner's CPU per /proc")
+	reported := got[contract.IncidentEvidence].(map[string]any)["linnix.process.cpu.cores"]
+	assert.InDelta(t, avg, reported, 0.35, "reported cores vs /proc utime+stime")
 	assert.Contains(t, got["body"], "pid "+strconv.Itoa(pid)+" sustained")
 	t.Logf("cpu_spin: %s (/proc: %.2f cores on average)", got["body"], avg)
 }
