@@ -54,12 +54,14 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 	if c.Value.nextLogs == nil {
 		c.Value.nextLogs = next
 	}
+	c.Value.logsPipelines++
 	return processorhelper.NewLogs(ctx, set, cfg, next, c.Value.processLogs,
 		processorhelper.WithStart(c.Start), processorhelper.WithShutdown(c.Shutdown), readOnly)
 }
 
 func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
 	c := shared(set, cfg.(*Config))
+	c.Value.metricsPipelines++
 	return processorhelper.NewMetrics(ctx, set, cfg, next, c.Value.processMetrics,
 		processorhelper.WithStart(c.Start), processorhelper.WithShutdown(c.Shutdown), readOnly)
 }

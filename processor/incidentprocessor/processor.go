@@ -31,6 +31,9 @@ type incidentProcessor struct {
 	cfg      *Config
 	set      processor.Settings
 	nextLogs consumer.Logs // where incidents go
+	// How many pipelines of each signal the processor is in: the factory
+	// counts them, Start warns about more than one.
+	logsPipelines, metricsPipelines int
 
 	engine    *engine.Engine
 	analyzer  *analyzer.Analyzer // nil without an llm section
@@ -53,6 +56,13 @@ func (p *incidentProcessor) Start(ctx context.Context, host component.Host) erro
 	if p.nextLogs == nil {
 		p.set.Logger.Warn("The incident processor is in no logs pipeline: incidents are written to the collector's own log only. " +
 			"Put the same component ID in a logs pipeline to emit them as records.")
+	}
+	if p.logsPipelines > 1 || p.metricsPipelines > 1 {
+		// One state sees every pipeline: a receiver feeding two of them
+		// would be counted twice, and incidents leave by one of them only.
+		p.set.Logger.Warn("The incident processor is in more than one pipeline of a signal: data that reaches it through two pipelines is counted twice, and incidents go to one logs pipeline only. "+
+			"Put it in one logs and one metrics pipeline.",
+			zap.Int("logs_pipelines", p.logsPipelines), zap.Int("metrics_pipelines", p.metricsPipelines))
 	}
 	eng, err := p.buildEngine()
 	if err != nil {

@@ -200,3 +200,24 @@ func TestEachPipelineKeepsItsOwnData(t *testing.T) {
 	assert.Len(t, a.AllLogs(), 1)
 	assert.Len(t, b.AllLogs(), 2)
 }
+
+func TestTwoLogsPipelinesWarnOfDoubleCounting(t *testing.T) {
+	cfg := spinConfig()
+	core, logs := observer.New(zap.WarnLevel)
+	set := processortest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	f := NewFactory()
+	var started []processor.Logs
+	for range 2 {
+		lp, err := f.CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
+		require.NoError(t, err)
+		require.NoError(t, lp.Start(context.Background(), componenttest.NewNopHost()))
+		started = append(started, lp)
+	}
+	for _, lp := range started {
+		require.NoError(t, lp.Shutdown(context.Background()))
+	}
+	warned := logs.FilterMessageSnippet("more than one pipeline").All()
+	require.Len(t, warned, 1)
+	assert.EqualValues(t, 2, warned[0].ContextMap()["logs_pipelines"])
+}
