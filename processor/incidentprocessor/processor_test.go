@@ -207,14 +207,17 @@ func TestTwoLogsPipelinesWarnOfDoubleCounting(t *testing.T) {
 	set := processortest.NewNopSettings(metadata.Type)
 	set.Logger = zap.New(core)
 	f := NewFactory()
-	var started []processor.Logs
+	// The collector creates every component before it starts any.
+	var created []processor.Logs
 	for range 2 {
 		lp, err := f.CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
 		require.NoError(t, err)
-		require.NoError(t, lp.Start(context.Background(), componenttest.NewNopHost()))
-		started = append(started, lp)
+		created = append(created, lp)
 	}
-	for _, lp := range started {
+	for _, lp := range created {
+		require.NoError(t, lp.Start(context.Background(), componenttest.NewNopHost()))
+	}
+	for _, lp := range created {
 		require.NoError(t, lp.Shutdown(context.Background()))
 	}
 	warned := logs.FilterMessageSnippet("more than one pipeline").All()
