@@ -82,7 +82,7 @@ func build(c Config, prefix string) (*Redactor, error) {
 		if u.Executable != "" && (strings.ContainsRune(u.Executable, '/') || path.Base(u.Executable) != u.Executable) {
 			fail("executable", "%q must be a base name, without a directory", u.Executable)
 		}
-		if _, ok := formNames[u.Form]; !ok || u.Form == "pair" || u.Form == "token" {
+		if _, ok := formNames[u.Form]; !ok || u.Form == "pair" || u.Form == "token" || u.Form == "user,pass" || u.Form == "cookie" {
 			fail("form", "must be one of whole, user:pass, user%%pass, pass:, got %q", u.Form)
 		}
 		kinds := 0

@@ -17,6 +17,11 @@
 //     flag (cloud access keys, GitHub/GitLab/Slack tokens, JWTs, private
 //     key blocks, long high-entropy values after '=').
 //
+// Wrapped commands (sudo, env, timeout, nice, …) get the tool rules of the
+// command they run, and the script of sh -c SCRIPT is split into commands
+// of shell words, each redacted the same way, with the masked parts replaced
+// in place (shell.go).
+//
 // A Redactor built with New adds user-configured rules on top.
 package redact
 
@@ -68,9 +73,28 @@ func (r *Redactor) Args(args []string) []string {
 		}
 		return args
 	}
+	return r.args(args, 0)
+}
+
+// args is Args for a command line found at nesting depth (a wrapped
+// command, a command of a shell script).
+func (r *Redactor) args(args []string, depth int) []string {
+	if len(args) == 0 {
+		return args
+	}
+	exe := path.Base(args[0])
+	script := -1 // the script of sh -c SCRIPT
+	if depth < maxDepth {
+		if k := wrappedAt(exe, args); k > 0 {
+			return r.wrapped(args, k, depth)
+		}
+		if isShell(exe) {
+			script = scriptIndex(exe, args)
+		}
+	}
 	o := output{in: args}
 	o.set(0, maskArg(args[0]))
-	rules := r.tools[path.Base(args[0])]
+	rules := r.tools[exe]
 
 	// Positional operands and the start of each rule's scope (after its
 	// subcommand) are found first.
@@ -80,7 +104,9 @@ func (r *Redactor) Args(args []string) []string {
 		starts = make([]int, 0, len(rules))
 	}
 	var positional map[int]form
+	pairs := false // operands are name value pairs (nmcli)
 	for _, tr := range rules {
+		pairs = pairs || tr.pairs
 		from := tr.scope(args)
 		starts = append(starts, from)
 		if from < 0 || tr.pos == 0 {
@@ -98,6 +124,11 @@ func (r *Redactor) Args(args []string) []string {
 	generic := false            // pending was set by a generic rule
 	for i := 1; i < len(args); i++ {
 		a := args[i]
+		if i == script {
+			o.set(i, r.script(a, depth+1))
+			pending = formNone
+			continue
+		}
 		if pending != formNone {
 			f := pending
 			pending = formNone
@@ -121,14 +152,18 @@ func (r *Redactor) Args(args []string) []string {
 				continue
 			}
 		}
+		if pairs && a != "" && a[0] != '-' && isPairSecret(a) {
+			pending, generic = formWhole, false
+			continue
+		}
 		var v string
-		v, pending = genericArg(a)
+		var strict bool
+		v, pending, strict = genericArg(a)
 		o.set(i, v)
-		generic = true
+		generic = !strict
 	}
 	out := o.result()
 	if len(r.patterns) > 0 {
-		exe := path.Base(args[0])
 		for i := range out {
 			if v := r.applyPatterns(exe, out[i]); v != out[i] {
 				if o.out == nil {
@@ -205,18 +240,61 @@ func matchTool(rules []*toolRule, starts []int, i int, a string) (bool, form, st
 }
 
 // genericArg masks one argument by the generic rules and shapes, and
-// reports how to mask the next one when a is a secret flag.
-func genericArg(a string) (string, form) {
+// reports how to mask the next one when a is a secret flag, and whether
+// that next argument is its value whatever it looks like (a password flag:
+// "--password --x" sets the password "--x").
+func genericArg(a string) (string, form, bool) {
 	m, sep := maskArgSep(a)
-	if len(a) > 1 && a[0] == '-' && !sep {
-		if isUserFlag(a) {
-			return a, formUserColon
-		}
-		if IsSecretName(a) {
-			return a, formWhole
+	if len(a) > 1 && a[0] == '-' {
+		if !sep {
+			if isUserFlag(a) {
+				return a, formUserColon, false
+			}
+			if IsSecretName(a) {
+				return a, formWhole, isPasswordName(a)
+			}
+			if endsInKey(a) {
+				return a, formHexKey, false
+			}
+		} else if a[1] == '-' && (strings.HasPrefix(a, "--user=") || strings.HasPrefix(a, "--proxy-user=")) {
+			// --user=alice:SECRET, --proxy-user=alice:SECRET
+			name, v, _ := strings.Cut(a, "=")
+			if u := apply(formUserColon, v); u != v {
+				return name + "=" + u, formNone, false
+			}
 		}
 	}
-	return m, formNone
+	return m, formNone, false
+}
+
+// isPasswordName reports whether a secret name is a password's.
+func isPasswordName(a string) bool {
+	l := strings.ToLower(a)
+	return strings.Contains(l, "pass") || strings.Contains(l, "pwd")
+}
+
+// endsInKey reports whether a name ends in "key" (any case): a long hex
+// value of it is a key (--app-key, APP_KEY=).
+func endsInKey(name string) bool {
+	n := len(name)
+	return n >= 3 && name[n-3]|0x20 == 'k' && name[n-2]|0x20 == 'e' && name[n-1]|0x20 == 'y'
+}
+
+// minHexKey is the length from which a hex value of a key is masked.
+const minHexKey = 32
+
+// isHexKey reports whether v is a long string of hex digits.
+func isHexKey(v string) bool {
+	if len(v) < minHexKey {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i] | 0x20
+		if !('0' <= v[i] && v[i] <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // isUserFlag reports whether flag a takes "user:password" (curl -u, --user).
@@ -231,6 +309,9 @@ const (
 	formNone      form = iota
 	formWhole          // the whole value
 	formUserColon      // user:SECRET (curl -u); no ':' means no secret
+	formUserComma      // user,SECRET (lftp -u)
+	formHexKey         // the whole value when it is a long hex key
+	formCookie         // the whole value when it holds '=' (curl -b; else a file)
 	formUserPct        // user%SECRET (smbclient -U)
 	formPassSpec       // pass:SECRET (openssl); env:, file:, fd:, stdin are kept
 	formPair           // positional: masked when the operand before is a secret name
@@ -241,6 +322,8 @@ var formNames = map[string]form{
 	"":          formWhole,
 	"whole":     formWhole,
 	"user:pass": formUserColon,
+	"user,pass": formUserComma,
+	"cookie":    formCookie,
 	"user%pass": formUserPct,
 	"pass:":     formPassSpec,
 	"pair":      formPair,
@@ -264,6 +347,18 @@ func apply(f form, v string) string {
 		}
 		if user, pw, ok := strings.Cut(v, ":"); ok && pw != "" && !allDigits(pw) {
 			return user + ":" + Mask
+		}
+	case formUserComma:
+		if user, pw, ok := strings.Cut(v, ","); ok && pw != "" && pw != Mask {
+			return user + "," + Mask
+		}
+	case formHexKey:
+		if isHexKey(v) {
+			return Mask
+		}
+	case formCookie:
+		if strings.Contains(v, "=") {
+			return Mask
 		}
 	case formUserPct:
 		if user, pw, ok := strings.Cut(v, "%"); ok && pw != "" {
@@ -298,7 +393,8 @@ func allDigits(s string) bool {
 // all match.
 var secretWords = []string{
 	"password", "passwd", "passphrase", "token", "secret", "apikey", "auth",
-	"credential", "creds", "privatekey", "bearer",
+	"credential", "creds", "privatekey", "bearer", "cookie", "sessionid", "sessid",
+	"sessionkey", "encryptionkey", "signingkey", "masterkey", "subscriptionkey", "hmac",
 }
 
 // secretSuffixes match at the end of a name only: DB_PASS, MYSQL_PWD.
@@ -306,7 +402,7 @@ var secretSuffixes = []string{"pass", "pwd"}
 
 // benignParts make a name that contains a secret word an ordinary one.
 var benignParts = []string{"tokeniz", "maxtoken", "numtoken", "bypass", "compass", "authority",
-	"authenticationdatabase", "authsource", "authmechanism", "authdb"}
+	"authenticationdatabase", "authsource", "authmechanism", "authdb", "xdgsession"}
 
 // benignSuffixes name a place or a setting, not a value: --token-file,
 // --authorization-mode, --auth-type.
@@ -314,6 +410,7 @@ var benignSuffixes = []string{
 	"file", "path", "dir", "mode", "type", "method", "ttl", "url", "uri",
 	"endpoint", "enabled", "timeout", "length", "provider", "plugin", "name",
 	"id", "ref", "policy", "version", "format", "expiry", "expiration",
+	"domain", "secure", "expire", "samesite", "httponly", "jar", "flags", "algorithm",
 }
 
 // IsSecretName reports whether a flag, variable or header name looks like it
@@ -359,12 +456,13 @@ func isSecretWord(s []byte) bool {
 	n := len(s)
 	found := string(s) == "pw"
 	// Every secret word is at least 4 bytes long and starts with one of a
-	// few pairs of letters (wordPairs): other positions cost one look-up.
+	// few pairs of letters (wordsByPair): other positions cost one look-up.
 	for i := 0; i+4 <= len(s) && !found; i++ {
-		if wordPairs[s[i]]>>(s[i+1]-'a')&1 == 0 {
+		a, b := uint(s[i]-'a'), uint(s[i+1]-'a')
+		if a >= 26 || b >= 26 || pairIndex[a*26+b] == 0 {
 			continue
 		}
-		for _, w := range wordsByFirst[s[i]] {
+		for _, w := range wordsByPair[pairIndex[a*26+b]] {
 			if !hasPrefix(s[i:], w) {
 				continue
 			}
@@ -385,8 +483,10 @@ func isSecretWord(s []byte) bool {
 		return false
 	}
 	str := string(s) // a secret name: rare, the copy does not matter
+	// A session id is a secret, though other ids are not.
+	sessionID := strings.HasSuffix(str, "sessionid") || strings.HasSuffix(str, "sessid")
 	for _, b := range benignSuffixes {
-		if strings.HasSuffix(str, b) {
+		if strings.HasSuffix(str, b) && !sessionID {
 			return false
 		}
 	}
@@ -403,14 +503,19 @@ func hasPrefix(b []byte, prefix string) bool {
 	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
 }
 
-// wordsByFirst indexes secretWords by their first byte; wordPairs[c] has
-// bit k set when a secret word starts with c and 'a'+k.
-var wordsByFirst, wordPairs = func() (t [256][]string, p [256]uint32) {
+// wordsByPair[pairIndex[(c1-'a')*26+c2-'a']] are the secret words that
+// start with the letters c1 c2; index 0 holds none.
+var pairIndex, wordsByPair = func() (idx [26 * 26]uint8, words [][]string) {
+	words = [][]string{nil}
 	for _, w := range secretWords {
-		t[w[0]] = append(t[w[0]], w)
-		p[w[0]] |= 1 << (w[1] - 'a')
+		k := int(w[0]-'a')*26 + int(w[1]-'a')
+		if idx[k] == 0 {
+			idx[k] = uint8(len(words))
+			words = append(words, nil)
+		}
+		words[idx[k]] = append(words[idx[k]], w)
 	}
-	return t, p
+	return idx, words
 }()
 
 // nameBytes maps a byte of a name to its lower case (low byte) and 1<<8

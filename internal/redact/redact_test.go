@@ -33,6 +33,26 @@ func TestArgs(t *testing.T) {
 		{[]string{"docker", "run", "-u", "1000:1000", "img"}, []string{"docker", "run", "-u", "1000:1000", "img"}},
 		{[]string{"git", "log", "--author=alice"}, []string{"git", "log", "--author=alice"}},
 		{[]string{"x", "https://u:p@ss@h/p"}, []string{"x", "https://u:***@h/p"}},
+		// Shell scripts: each command by its own rules, the rest verbatim.
+		{[]string{"sh", "-c", "mysql -u root -phunter2 db"}, []string{"sh", "-c", "mysql -u root -p*** db"}},
+		{[]string{"bash", "-lc", `cd /x && mysql -p'a b' db; echo ok | mysql -p"hun"ter2 db2`}, []string{"bash", "-lc", `cd /x && mysql -p'***' db; echo ok | mysql -p*** db2`}},
+		{[]string{"sh", "-c", `docker login -p "--pw" reg`}, []string{"sh", "-c", `docker login -p "***" reg`}},
+		{[]string{"sh", "-c", `x --password="hun"ter2 y`}, []string{"sh", "-c", `x --password=*** y`}},
+		{[]string{"sh", "-c", `x "--password=hun"ter2 y`}, []string{"sh", "-c", `x *** y`}},
+		{[]string{"sh", "-c", "docker run -p 8080:80 nginx"}, []string{"sh", "-c", "docker run -p 8080:80 nginx"}},
+		{[]string{"sh", "script.sh", "-phunter2"}, []string{"sh", "script.sh", "-phunter2"}},
+		// Wrappers: the wrapped command by its own rules.
+		{[]string{"sudo", "-u", "app", "mysql", "-phunter2"}, []string{"sudo", "-u", "app", "mysql", "-p***"}},
+		{[]string{"timeout", "-k", "5", "30", "docker", "login", "-p", "x", "r"}, []string{"timeout", "-k", "5", "30", "docker", "login", "-p", "***", "r"}},
+		{[]string{"env", "A=1", "mysql"}, []string{"env", "A=1", "mysql"}},
+		// URL passwords holding '/', '?', '#'; ports and paths stay.
+		{[]string{"psql", "postgres://u:a/b?c#d@host/db"}, []string{"psql", "postgres://u:***@host/db"}},
+		{[]string{"x", "http://localhost:3000/@vite/client"}, []string{"x", "http://localhost:3000/@vite/client"}},
+		{[]string{"x", "https://host/a:b@c"}, []string{"x", "https://host/a:b@c"}},
+		{[]string{"lftp", "-u", "alice,pw", "h"}, []string{"lftp", "-u", "alice,***", "h"}},
+		{[]string{"x", "--user=alice:pw"}, []string{"x", "--user=alice:***"}},
+		{[]string{"x", "--app-key", "0123456789abcdef0123456789abcdef", "--cache-key", "short"}, []string{"x", "--app-key", "***", "--cache-key", "short"}},
+		{[]string{"x", "XDG_SESSION_ID=2", "SESSIONID=abc"}, []string{"x", "XDG_SESSION_ID=2", "SESSIONID=***"}},
 		{nil, []string{}},
 	}
 	for _, c := range cases {

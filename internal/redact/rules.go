@@ -90,9 +90,30 @@ var builtinRules = []tableRule{
 	{Executables: []string{"rclone"}, Sub: []string{"obscure"}, Pos: 1},
 	{Executables: []string{"zip", "unzip", "zipcloak"}, Flags: []string{"-P", "--password"}},
 	{Executables: []string{"7z", "7za", "7zz"}, Glued: []string{"-p"}},
-	{Executables: []string{"lftp", "ncftp"}, Flags: []string{"-u"}, Form: "user:pass"},
+	// lftp -u user,SECRET; ncftp -u user -p SECRET.
+	{Executables: []string{"lftp"}, Flags: []string{"-u", "--user"}, Form: "user,pass"},
+	{Executables: []string{"ncftp", "ncftpget", "ncftpput", "ncftpls"}, Flags: []string{"-p"}},
+	{Executables: []string{"ncftp"}, Flags: []string{"-u"}, Form: "user:pass"},
+	// ssh-keygen -N new passphrase, -P old passphrase (-N "" stays).
+	{Executables: []string{"ssh-keygen"}, Flags: []string{"-N", "-P"}, Glued: []string{"-N", "-P"}},
+	// redis-cli AUTH [user] SECRET, CONFIG SET requirepass SECRET.
+	{Executables: redisCLIs, Sub: []string{"AUTH"}, Pos: -1, Takes: redisTakes},
+	{Executables: redisCLIs, Sub: []string{"auth"}, Pos: -1, Takes: redisTakes},
+	{Executables: redisCLIs, Sub: []string{"CONFIG", "SET"}, Pos: 2, Form: "pair", Takes: redisTakes},
+	{Executables: redisCLIs, Sub: []string{"config", "set"}, Pos: 2, Form: "pair", Takes: redisTakes},
+	// nmcli: property value pairs, password SECRET, wifi-sec.psk SECRET.
+	{Executables: []string{"nmcli"}, Pairs: true},
+	// Password manager sessions: bw --session KEY, op --session TOKEN.
+	{Executables: []string{"bw", "op"}, Flags: []string{"--session"}},
+	// curl -b/--cookie NAME=VALUE (a file name without '=' is kept).
+	{Executables: []string{"curl"}, Flags: []string{"-b", "--cookie"}, Form: "cookie"},
 	{Executables: []string{"keytool", "jarsigner"}, Flags: []string{"-storepass", "-keypass", "-srcstorepass", "-deststorepass", "-srckeypass", "-destkeypass", "-new"}},
 }
+
+var (
+	redisCLIs  = []string{"redis-cli", "valkey-cli", "keydb-cli"}
+	redisTakes = []string{"-h", "-p", "-s", "-a", "-u", "-n", "-r", "-i", "-d", "-D", "--user", "--pass", "--askpass-value", "--cacert", "--cacertdir", "--cert", "--key", "--sni"}
+)
 
 // tableRule is one line of the table; a user's Rule becomes one too.
 type tableRule struct {
@@ -104,7 +125,8 @@ type tableRule struct {
 	IfFlag      string   // Pos applies only with this short option letter
 	IfOperand   string   // Pos applies only when the first operand has this prefix
 	Takes       []string // other flags that take a value
-	Form        string   // "" (whole), user:pass, user%pass, pass:, pair, token
+	Form        string   // "" (whole), user:pass, user,pass, user%pass, pass:, pair, token
+	Pairs       bool     // operands are name value pairs: a secret name's value is secret
 }
 
 // toolRule is a compiled tableRule.
@@ -116,6 +138,7 @@ type toolRule struct {
 	ifOperand string
 	takes     map[string]bool
 	form      form
+	pairs     bool
 }
 
 type flagRule struct {
@@ -126,7 +149,7 @@ type flagRule struct {
 
 func (t tableRule) compile() *toolRule {
 	f := formNames[t.Form]
-	tr := &toolRule{sub: t.Sub, pos: t.Pos, ifOperand: t.IfOperand, takes: map[string]bool{}, form: f}
+	tr := &toolRule{sub: t.Sub, pos: t.Pos, ifOperand: t.IfOperand, takes: map[string]bool{}, form: f, pairs: t.Pairs}
 	if t.IfFlag != "" {
 		tr.ifFlag = t.IfFlag[0]
 	}
@@ -230,4 +253,14 @@ func hasShortFlag(args []string, c byte) bool {
 		}
 	}
 	return false
+}
+
+// isPairSecret reports whether an operand names a secret property whose
+// value follows (nmcli … password SECRET, wifi-sec.psk SECRET).
+func isPairSecret(a string) bool {
+	a = strings.TrimLeft(a, "+-")
+	if strings.HasSuffix(a, ".psk") || strings.Contains(a, ".wep-key") || strings.HasSuffix(a, ".pin") {
+		return !strings.HasSuffix(a, "-flags") && !strings.HasSuffix(a, "-type")
+	}
+	return IsSecretName(a)
 }

@@ -49,7 +49,8 @@ func maskArgSep(s string) (masked string, sep bool) {
 			if v == "" {
 				continue
 			}
-			if secret && !benignValue(v) || len(v) >= minEntropyLen && highEntropy(v) {
+			if secret && !benignValue(v) || len(v) >= minEntropyLen && highEntropy(v) ||
+				len(v) >= minHexKey && endsInKey(s[ks:i]) && isHexKey(v) {
 				if v != Mask {
 					masks = append(masks, [2]int{i + 1, end})
 				}
@@ -59,6 +60,8 @@ func maskArgSep(s string) (masked string, sep bool) {
 			if strings.HasPrefix(s[i:], "://") {
 				if a, b := userinfoPassword(s, i+3); a < b {
 					masks = append(masks, [2]int{a, b})
+					i, skipped = b-1, true
+				} else if a > 0 { // masked already: the userinfo is skipped as when masking
 					i, skipped = b-1, true
 				}
 				continue
@@ -228,7 +231,9 @@ func benignValue(v string) bool {
 // userinfoPassword returns the span of the password in the authority that
 // starts at i (just after "://"): the authority ends at the first '/', '?',
 // '#' or space, the userinfo at its last '@', the user at the first ':'.
-// A user alone is masked when it has a token's shape (https://TOKEN@host).
+// A password may hold '/', '?' or '#' unencoded (postgres://u:a/b@host/db):
+// see wideUserinfo. A user alone is masked when it has a token's shape
+// (https://TOKEN@host).
 func userinfoPassword(s string, i int) (int, int) {
 	end := len(s)
 	if j := indexClass(s[i:], clsAuthEnd); j >= 0 {
@@ -236,12 +241,15 @@ func userinfoPassword(s string, i int) (int, int) {
 	}
 	at := strings.LastIndexByte(s[i:end], '@')
 	if at < 0 {
-		return 0, 0
+		if at = wideUserinfo(s, i, end); at < 0 {
+			return 0, 0
+		}
+	} else {
+		at += i
 	}
-	at += i
 	if c := strings.IndexByte(s[i:at], ':'); c >= 0 {
 		if s[i+c+1:at] == Mask {
-			return 0, 0
+			return at, at
 		}
 		return i + c + 1, at
 	}
@@ -249,6 +257,43 @@ func userinfoPassword(s string, i int) (int, int) {
 		return i, at
 	}
 	return 0, 0
+}
+
+// wideUserinfo returns where the userinfo of a URL ends when its password
+// holds '/', '?' or '#' (the authority s[i:end] has no '@'), or -1: the
+// authority must be user:x with x not a port, and an '@' must follow before
+// a space or quote; the userinfo then runs to the last '@' before the host,
+// the first '@' followed by a host without one.
+func wideUserinfo(s string, i, end int) int {
+	if end == len(s) || s[end] != '/' && s[end] != '?' && s[end] != '#' {
+		return -1
+	}
+	c := strings.IndexByte(s[i:end], ':')
+	if c < 0 || allDigits(s[i+c+1:end]) {
+		return -1
+	}
+	we := len(s)
+	for j := end; j < len(s); j++ {
+		if b := s[j]; b == ' ' || b == '\t' || b == '\n' || b == '"' || b == '\'' {
+			we = j
+			break
+		}
+	}
+	for p := end; ; {
+		j := strings.IndexByte(s[p:we], '@')
+		if j < 0 {
+			return -1
+		}
+		at := p + j
+		h := at + 1
+		for h < we && s[h] != '/' && s[h] != '?' && s[h] != '#' && s[h] != '@' {
+			h++
+		}
+		if h == we || s[h] != '@' {
+			return at
+		}
+		p = at + 1
+	}
 }
 
 // prefixShape is a token recognised by its prefix, then at least min

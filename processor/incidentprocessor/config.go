@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/internal/redact"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/expr"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
 )
@@ -72,6 +73,10 @@ type LLMConfig struct {
 	Retry configretry.BackOffConfig `mapstructure:"retry"`
 	// CircuitBreaker stops asking after consecutive failures.
 	CircuitBreaker CircuitBreakerConfig `mapstructure:"circuit_breaker"`
+	// Redaction adds rules to the built-in ones that mask command lines in
+	// the prompt (the receiver's redaction type), so that a gateway applies
+	// the user's rules before anything reaches the model.
+	Redaction redact.Config `mapstructure:"redaction"`
 }
 
 // CircuitBreakerConfig opens the circuit after Failures consecutive failed
@@ -138,6 +143,9 @@ func (c *LLMConfig) Validate() error {
 	}
 	if c.CircuitBreaker.Failures < 0 || c.CircuitBreaker.OpenFor < 0 {
 		errs = append(errs, errors.New("circuit_breaker: failures and open_for must not be negative"))
+	}
+	if err := c.Redaction.Check("redaction::"); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -34,7 +34,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, createDefaultConfig(), cfg)
 	rs, err := cfg.loadRules()
 	require.NoError(t, err)
-	assert.Len(t, rs, 6, "the default rules")
+	assert.Len(t, rs, 7, "the default rules")
 
 	cfg, err = loadConfig(t, "custom")
 	require.NoError(t, err)
@@ -74,6 +74,26 @@ func TestLLMConfig(t *testing.T) {
 	_, err = loadConfig(t, "bad_llm")
 	require.Error(t, err)
 	for _, want := range []string{"endpoint: must be an http(s) base URL", "model: missing", "max_concurrency: must be at least 1", "temperature: must be between 0 and 2"} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+func TestLLMRedactionConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "llm")
+	require.NoError(t, err)
+	assert.Empty(t, cfg.LLM.Get().Redaction.Rules, "the built-in rules only by default")
+
+	cfg, err = loadConfig(t, "llm_redaction")
+	require.NoError(t, err)
+	rs := cfg.LLM.Get().Redaction.Rules
+	require.Len(t, rs, 2)
+	assert.Equal(t, "acme_([A-Za-z0-9]+)", rs[0].Pattern)
+	assert.Equal(t, "mytool", rs[1].Executable)
+	assert.Equal(t, "--license", rs[1].Flag)
+
+	_, err = loadConfig(t, "bad_llm_redaction")
+	require.Error(t, err)
+	for _, want := range []string{"llm: redaction::rules[0]: pattern: error parsing regexp", "redaction::rules[1]: executable:"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }

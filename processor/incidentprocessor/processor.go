@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/linnix-os/otelcol-linnix/internal/periodic"
+	"github.com/linnix-os/otelcol-linnix/internal/redact"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/analyzer"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/engine"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/expr"
@@ -38,6 +39,7 @@ type incidentProcessor struct {
 	engine    *engine.Engine
 	analyzer  *analyzer.Analyzer // nil without an llm section
 	llmHTTP   *http.Client
+	redactor  *redact.Redactor   // masks command lines in prompts (llm::redaction)
 	grounding *grounding.Tracker // the analysis context, with analyzer
 	telemetry *metadata.TelemetryBuilder
 	hostName  string
@@ -105,6 +107,11 @@ func (p *incidentProcessor) startAnalysis(ctx context.Context, host component.Ho
 	if err != nil {
 		return fmt.Errorf("llm: %w", err)
 	}
+	red, err := redact.New(lc.Redaction)
+	if err != nil {
+		return fmt.Errorf("llm: redaction: %w", err)
+	}
+	p.redactor = red
 	p.llmHTTP = hc
 	client := llm.New(hc, llm.Options{
 		Endpoint: lc.Endpoint, Model: lc.Model, APIKey: string(lc.APIKey),
@@ -180,7 +187,9 @@ func (p *incidentProcessor) evaluate(ctx context.Context) {
 		now := p.now()
 		for _, inc := range incidents {
 			p.analyzer.Handle(inc, func() []llm.Fact {
-				return llm.Facts(p.grounding.Input(inc, now, p.cfg.StaleAfter))
+				in := p.grounding.Input(inc, now, p.cfg.StaleAfter)
+				in.Redactor = p.redactor
+				return llm.Facts(in)
 			})
 		}
 		return

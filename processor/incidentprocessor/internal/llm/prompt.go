@@ -26,6 +26,10 @@ type Input struct {
 	Lifecycle                     []Lifecycle // recent records of the subject and its parent
 	HostMemoryTotal               float64
 	HostMemoryAvailable           float64
+	// Redactor masks the command lines; nil means the built-in rules only
+	// (redact.Args). The processor passes one with the llm section's
+	// redaction rules.
+	Redactor *redact.Redactor
 }
 
 // KV is one named value.
@@ -60,8 +64,12 @@ const (
 )
 
 // Facts numbers the input's statements f1…fn. Command lines are redacted
-// again here, whatever the receiver's command_args setting.
+// again here, by in.Redactor, whatever the receiver's command_args setting.
 func Facts(in Input) []Fact {
+	red := in.Redactor
+	if red == nil {
+		red = redact.Default()
+	}
 	var texts []string
 	texts = append(texts, fmt.Sprintf("rule %s (kind %s, severity %s) fired: %s", in.Rule, in.Kind, in.Severity, in.Summary))
 	keys := make([]string, 0, len(in.Evidence))
@@ -88,7 +96,7 @@ func Facts(in Input) []Fact {
 	for _, l := range in.Lifecycle {
 		t := fmt.Sprintf("%s %s pid %d ppid %d exe %s", l.At.UTC().Format(time.RFC3339), l.Event, l.PID, l.PPID, l.Exe)
 		if len(l.Args) > 0 {
-			args := strings.Join(redact.Args(l.Args), " ")
+			args := strings.Join(red.Args(l.Args), " ")
 			if len(args) > maxArgsChars {
 				args = args[:maxArgsChars] + "…"
 			}
