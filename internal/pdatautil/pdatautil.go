@@ -92,3 +92,36 @@ func LogRecords(ld plog.Logs, fn func(rl plog.ResourceLogs, sl plog.ScopeLogs, l
 		}
 	}
 }
+
+// Select copies the log records keep accepts, each under a copy of its
+// resource and scope; keep gets the record's position (resource, scope,
+// record index) and the record.
+func Select(ld plog.Logs, keep func(i, j, k int, lr plog.LogRecord) bool) plog.Logs {
+	out := plog.NewLogs()
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		rl := ld.ResourceLogs().At(i)
+		var orl plog.ResourceLogs
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			sl := rl.ScopeLogs().At(j)
+			var osl plog.ScopeLogs
+			for k := 0; k < sl.LogRecords().Len(); k++ {
+				lr := sl.LogRecords().At(k)
+				if !keep(i, j, k, lr) {
+					continue
+				}
+				if osl == (plog.ScopeLogs{}) {
+					if orl == (plog.ResourceLogs{}) {
+						orl = out.ResourceLogs().AppendEmpty()
+						rl.Resource().CopyTo(orl.Resource())
+						orl.SetSchemaUrl(rl.SchemaUrl())
+					}
+					osl = orl.ScopeLogs().AppendEmpty()
+					sl.Scope().CopyTo(osl.Scope())
+					osl.SetSchemaUrl(sl.SchemaUrl())
+				}
+				lr.CopyTo(osl.LogRecords().AppendEmpty())
+			}
+		}
+	}
+	return out
+}

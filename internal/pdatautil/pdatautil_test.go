@@ -57,3 +57,25 @@ func TestLogRecordsVisitsEveryRecordInOrder(t *testing.T) {
 	LogRecords(ld, func(_ plog.ResourceLogs, _ plog.ScopeLogs, lr plog.LogRecord) { got = append(got, lr.Body().Int()) })
 	assert.Equal(t, []int64{0, 1, 2, 3, 4, 5, 6, 7}, got)
 }
+
+func TestSelectKeepsResourcesAndScopesOfKeptRecordsOnly(t *testing.T) {
+	ld := plog.NewLogs()
+	for r := 0; r < 3; r++ {
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutInt("r", int64(r))
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName("s")
+		for k := 0; k < 2; k++ {
+			sl.LogRecords().AppendEmpty().Body().SetInt(int64(r*2 + k))
+		}
+	}
+	out := Select(ld, func(i, _, k int, _ plog.LogRecord) bool { return i != 1 && k == 1 })
+	assert.Equal(t, 2, out.ResourceLogs().Len(), "the resource with nothing kept is left out")
+	var got []int64
+	LogRecords(out, func(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) {
+		assert.Equal(t, "s", sl.Scope().Name())
+		assert.Equal(t, lr.Body().Int()/2, Int(rl.Resource().Attributes(), "r"))
+		got = append(got, lr.Body().Int())
+	})
+	assert.Equal(t, []int64{1, 5}, got)
+}

@@ -121,32 +121,7 @@ func (e incidentsOnly) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if incidents == 0 {
 		return nil
 	}
-	out := plog.NewLogs()
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		rl := ld.ResourceLogs().At(i)
-		var orl plog.ResourceLogs
-		for j := 0; j < rl.ScopeLogs().Len(); j++ {
-			sl := rl.ScopeLogs().At(j)
-			var osl plog.ScopeLogs
-			for k := 0; k < sl.LogRecords().Len(); k++ {
-				lr := sl.LogRecords().At(k)
-				if !IsIncident(lr) {
-					continue
-				}
-				if osl == (plog.ScopeLogs{}) {
-					if orl == (plog.ResourceLogs{}) {
-						orl = out.ResourceLogs().AppendEmpty()
-						rl.Resource().CopyTo(orl.Resource())
-						orl.SetSchemaUrl(rl.SchemaUrl())
-					}
-					osl = orl.ScopeLogs().AppendEmpty()
-					sl.Scope().CopyTo(osl.Scope())
-					osl.SetSchemaUrl(sl.SchemaUrl())
-				}
-				lr.CopyTo(osl.LogRecords().AppendEmpty())
-			}
-		}
-	}
+	out := pdatautil.Select(ld, func(_, _, _ int, lr plog.LogRecord) bool { return IsIncident(lr) })
 	return e.Logs.ConsumeLogs(ctx, out)
 }
 

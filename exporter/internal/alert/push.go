@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/linnix-os/otelcol-linnix/internal/pdatautil"
 )
 
 // Reasons a record is skipped (the reason attribute of
@@ -146,38 +148,10 @@ func (p *Pusher) sendOne(ctx context.Context, a *Alert) error {
 
 // remainder copies the incident records of ld from position (i, j, k) on.
 func remainder(ld plog.Logs, i0, j0, k0 int) plog.Logs {
-	out := plog.NewLogs()
-	rls := ld.ResourceLogs()
-	for i := i0; i < rls.Len(); i++ {
-		rl := rls.At(i)
-		var orl plog.ResourceLogs
-		sls := rl.ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			if i == i0 && j < j0 {
-				continue
-			}
-			sl := sls.At(j)
-			var osl plog.ScopeLogs
-			lrs := sl.LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				if i == i0 && j == j0 && k < k0 || !IsIncident(lrs.At(k)) {
-					continue
-				}
-				if osl == (plog.ScopeLogs{}) {
-					if orl == (plog.ResourceLogs{}) {
-						orl = out.ResourceLogs().AppendEmpty()
-						rl.Resource().CopyTo(orl.Resource())
-						orl.SetSchemaUrl(rl.SchemaUrl())
-					}
-					osl = orl.ScopeLogs().AppendEmpty()
-					sl.Scope().CopyTo(osl.Scope())
-					osl.SetSchemaUrl(sl.SchemaUrl())
-				}
-				lrs.At(k).CopyTo(osl.LogRecords().AppendEmpty())
-			}
-		}
-	}
-	return out
+	return pdatautil.Select(ld, func(i, j, k int, lr plog.LogRecord) bool {
+		after := i > i0 || i == i0 && (j > j0 || j == j0 && k >= k0)
+		return after && IsIncident(lr)
+	})
 }
 
 // FailedAttr is the attributes of a failed delivery's count.
