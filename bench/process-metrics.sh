@@ -43,28 +43,23 @@ service:
 YAML
 }
 
-cat >"$work/ebpf.yaml" <<YAML
+# ebpf_config [RECEIVER_OPTION]: the ebpfprocess config, every process
+# (top_n: 0) or the default top 50.
+ebpf_config() {
+  cat <<YAML
 receivers:
   ebpfprocess:
     collection_interval: $INTERVAL
-    top_n: 0
+${1:-}
 $(common_tail)
   pipelines:
     metrics:
       receivers: [ebpfprocess]
       exporters: [debug]
 YAML
-
-cat >"$work/ebpf-top50.yaml" <<YAML
-receivers:
-  ebpfprocess:
-    collection_interval: $INTERVAL
-$(common_tail)
-  pipelines:
-    metrics:
-      receivers: [ebpfprocess]
-      exporters: [debug]
-YAML
+}
+ebpf_config "    top_n: 0" >"$work/ebpf.yaml"
+ebpf_config >"$work/ebpf-top50.yaml"
 
 # The same metrics as ebpfprocess emits; disk I/O (not ours) off.
 cat >"$work/hostmetrics.yaml" <<YAML
