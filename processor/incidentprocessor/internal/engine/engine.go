@@ -3,7 +3,7 @@
 // Evaluate, called on a clock, returns the incidents to emit.
 //
 // Each rule kind lives in its own file (threshold.go, rate.go,
-// short_lived.go, trend.go, ratio.go) as a checker per subject; this file
+// short_lived.go, trend.go, ratio.go, tree.go, crash_loop.go) as a checker per subject; this file
 // routes records and points to them, store.go bounds their number,
 // subject.go says whom they are about and incident.go turns their verdicts
 // into incidents. The engine reads only the telemetry it is given: memory
@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
@@ -62,6 +61,9 @@ func New(rs []*Rule, maxTracked int, staleAfter time.Duration) (*Engine, error) 
 		if !ok {
 			return nil, fmt.Errorf("rule %q: kind: unknown kind %q", r.Name, r.Kind)
 		}
+		if p, ok := k.(perRule); ok {
+			k = p.forRule()
+		}
 		e.rules = append(e.rules, &ruleState{Rule: r, kind: k, states: map[string]*state{}})
 	}
 	return e, nil
@@ -72,52 +74,6 @@ func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return Stats{Tracked: e.store.len(), Evictions: e.store.evictions}
-}
-
-// ObserveLogs feeds lifecycle records to the rate and short_lived rules and
-// notes exits, after which a process's metric state is dropped.
-func (e *Engine) ObserveLogs(ctx context.Context, ld plog.Logs, now time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		rl := ld.ResourceLogs().At(i)
-		host := pdatautil.Str(rl.Resource().Attributes(), contract.HostName)
-		for j := 0; j < rl.ScopeLogs().Len(); j++ {
-			sl := rl.ScopeLogs().At(j)
-			for k := 0; k < sl.LogRecords().Len(); k++ {
-				lr := sl.LogRecords().At(k)
-				event, ok := lifecycleEvent(lr.EventName())
-				if !ok {
-					continue
-				}
-				attrs := lr.Attributes()
-				if _, thread := attrs.Get(contract.ThreadID); thread {
-					continue // a thread, not a process (include_threads)
-				}
-				subj := subjectOf(attrs, host)
-				if event == "exit" {
-					e.noteExit(subj)
-				}
-				for _, r := range e.rules {
-					if !r.IsLogRule() || r.Event != event {
-						continue
-					}
-					if f, ok := r.kind.(recordFilter); ok && !f.accept(r.Rule.Rule, attrs) {
-						continue
-					}
-					if !r.LogWhere.Match(ctx, rl, sl, lr) {
-						continue
-					}
-					key, ksubj, ok := groupKey(r.GroupBy, subj, event)
-					if !ok {
-						continue
-					}
-					st := e.store.touch(r, key, ksubj, now)
-					st.check.(eventChecker).observe(lr.Timestamp().AsTime())
-				}
-			}
-		}
-	}
 }
 
 // noteExit marks every per-process metric state of an exited process; the

@@ -59,6 +59,8 @@ var kinds = map[rules.Kind]kind{
 	rules.KindShortLived: shortLivedKind{},
 	rules.KindTrend:      trendKind{},
 	rules.KindRatio:      ratioKind{},
+	rules.KindTree:       &treeKind{},
+	rules.KindCrashLoop:  crashLoopKind{},
 }
 
 // env is what a checker may consult besides its own observations.
@@ -104,4 +106,24 @@ func (c *counter) rate(t time.Time, v float64) (float64, bool) {
 		return 0, false
 	}
 	return (v - prev.v) / t.Sub(prev.t).Seconds(), true
+}
+
+// router is a lifecycle kind that picks a record's subject itself rather
+// than by group_by alone: tree (the root of the record's lineage) and
+// crash_loop (the executable under its parent).
+type router interface {
+	route(r *rules.Rule, event string, subj Subject, attrs pcommon.Map) (key string, ksubj Subject, ok bool)
+}
+
+// recordChecker is an event checker that reads the record's attributes
+// (a lifetime, an exit code) besides its time.
+type recordChecker interface {
+	checker
+	observeRecord(ts time.Time, event string, attrs pcommon.Map)
+}
+
+// perRule is a kind with state shared by a rule's subjects (tree's
+// lineage): the engine takes one instance per rule.
+type perRule interface {
+	forRule() kind
 }

@@ -23,6 +23,12 @@ const (
 	KindShortLived Kind = "short_lived"
 	KindTrend      Kind = "trend"
 	KindRatio      Kind = "ratio"
+	// KindTree counts the live descendants of a process tree (forks in,
+	// exits out) and fires when they pass a bound while growing.
+	KindTree Kind = "tree"
+	// KindCrashLoop counts failing exits (non-zero code or a fatal signal)
+	// of one executable under one parent, restarted at a supervisor's pace.
+	KindCrashLoop Kind = "crash_loop"
 )
 
 // GroupBy is the subject a rule's incidents are about.
@@ -92,6 +98,27 @@ type Rule struct {
 	MinRate  float64 `mapstructure:"min_rate"`
 	// short_lived: what counts as short.
 	MaxLifetime time.Duration `mapstructure:"max_lifetime"`
+	// short_lived: also require the summed lifetimes of the short runs in
+	// the window, per second of window (busy cores, an upper bound of the
+	// churn's CPU cost), to reach this; 0 = no cost condition.
+	MinCores float64 `mapstructure:"min_cores"`
+	// short_lived: only runs that on average lived no longer than this
+	// count as churn (a hot exec loop's runs do almost nothing; a build's
+	// compiler runs do real work); 0 = any.
+	MaxMeanLifetime time.Duration `mapstructure:"max_mean_lifetime"`
+	// short_lived: the share (0–1) of the window's fiftieths that must hold
+	// a run, so that a burst (a maintainer script's loop over 200 files)
+	// is not read as a sustained loop; 0 = any.
+	MinSustain float64 `mapstructure:"min_sustain"`
+
+	// tree: live descendants of one tree's root, and how much they must
+	// have grown within the window (live now − fewest live in the window).
+	MinLive       int `mapstructure:"min_live"`
+	MinLiveGrowth int `mapstructure:"min_live_growth"`
+
+	// crash_loop: the median interval between consecutive failures must be
+	// at least this (a supervisor's pace; faster loops are short_job_flood's).
+	MinRestartInterval time.Duration `mapstructure:"min_restart_interval"`
 
 	// trend: least-squares slope per minute, goodness of fit and total growth.
 	MinSlopePerMinute float64 `mapstructure:"min_slope_per_minute"`
@@ -145,7 +172,7 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 	if !groups[r.GroupBy] {
 		add("group_by", "must be process, parent, executable, container.id or host, got %q", r.GroupBy)
 	}
-	for field, d := range map[string]time.Duration{"for": r.For, "window": r.Window, "cooldown": r.Cooldown, "max_lifetime": r.MaxLifetime} {
+	for field, d := range map[string]time.Duration{"for": r.For, "window": r.Window, "cooldown": r.Cooldown, "max_lifetime": r.MaxLifetime, "max_mean_lifetime": r.MaxMeanLifetime, "min_restart_interval": r.MinRestartInterval} {
 		if d < 0 {
 			add(field, "must not be negative, got %v", d)
 		}
@@ -171,6 +198,26 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 			r.MaxLifetime = time.Second
 		}
 		r.requireWindowCount(add)
+		if r.MinCores < 0 {
+			add("min_cores", "must not be negative, got %v", r.MinCores)
+		}
+		if r.MinSustain < 0 || r.MinSustain > 1 {
+			add("min_sustain", "must be between 0 and 1, got %v", r.MinSustain)
+		}
+	case KindTree:
+		r.Event = "fork"
+		if r.Window <= 0 {
+			add("window", "missing: how far back the live count's growth is judged, e.g. 30s")
+		}
+		if r.MinLive <= 0 {
+			add("min_live", "must be positive: the live descendants that fire, got %d", r.MinLive)
+		}
+		if r.MinLiveGrowth < 0 {
+			add("min_live_growth", "must not be negative, got %d", r.MinLiveGrowth)
+		}
+	case KindCrashLoop:
+		r.Event = "exit"
+		r.requireWindowCount(add)
 	case KindTrend:
 		r.requireMetric(add)
 		if r.Window < 10*time.Second {
@@ -192,9 +239,9 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 			add("host_available_below", "must be between 0 and 1, got %v", r.HostAvailableBelow)
 		}
 	case "":
-		add("kind", "missing: one of threshold, rate, short_lived, trend, ratio")
+		add("kind", "missing: one of threshold, rate, short_lived, trend, ratio, tree, crash_loop")
 	default:
-		add("kind", "unknown kind %q: one of threshold, rate, short_lived, trend, ratio", r.Kind)
+		add("kind", "unknown kind %q: one of threshold, rate, short_lived, trend, ratio, tree, crash_loop", r.Kind)
 	}
 	if r.Summary == "" {
 		add("summary", "missing: a one-line template such as \"{{.Exe}} pid {{.PID}} ...\"")
@@ -253,13 +300,27 @@ func defaultGroup(kind Kind) GroupBy {
 		return GroupHost
 	case KindShortLived:
 		return GroupExecutable
+	case KindTree, KindCrashLoop:
+		return GroupParent
 	}
 	return GroupProcess
 }
 
 // IsLogRule reports whether the rule reads lifecycle records (otherwise
 // metric data points).
-func (r *Rule) IsLogRule() bool { return r.Kind == KindRate || r.Kind == KindShortLived }
+func (r *Rule) IsLogRule() bool {
+	switch r.Kind {
+	case KindRate, KindShortLived, KindTree, KindCrashLoop:
+		return true
+	}
+	return false
+}
+
+// Reads reports whether a log rule reads records of event: its own event,
+// and for a tree also the exits that take processes out of it.
+func (r *Rule) Reads(event string) bool {
+	return r.Event == event || r.Kind == KindTree && event == "exit"
+}
 
 // Threshold is the count that fires a rate or short_lived rule.
 func (r *Rule) Threshold() float64 {

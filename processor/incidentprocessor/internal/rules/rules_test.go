@@ -19,7 +19,7 @@ func TestDefaultsAreValid(t *testing.T) {
 		names[r.Name] = r.Kind
 	}
 	for name, kind := range map[string]Kind{
-		"cpu_spin": KindThreshold, "fork_storm": KindRate, "runaway_tree": KindRate,
+		"cpu_spin": KindThreshold, "fork_storm": KindRate, "runaway_tree": KindTree, "crash_loop": KindCrashLoop,
 		"short_job_flood": KindShortLived, "memory_leak": KindTrend, "oom_risk": KindRatio,
 	} {
 		if names[name] != kind {
@@ -66,20 +66,24 @@ rules:
 
 func TestBadRulesNameRuleAndField(t *testing.T) {
 	cases := map[string]string{
-		`rules: [{name: a, kind: thresh, summary: x}]`:                                                `rule "a": kind: unknown kind "thresh"`,
-		`rules: [{name: b, summary: x}]`:                                                              `rule "b": kind: missing`,
-		`rules: [{name: c, kind: threshold, summary: x}]`:                                             `rule "c": metric: missing`,
-		`rules: [{name: d, kind: rate, event: fork, min_count: 5, summary: x}]`:                       `rule "d": window: missing`,
-		`rules: [{name: e, kind: rate, event: clone, window: 5s, min_count: 5, summary: x}]`:          `rule "e": event: must be fork, exec or exit`,
-		`rules: [{name: f, kind: threshold, metric: m, op: "==", summary: x}]`:                        `rule "f": op: must be one of`,
-		`rules: [{name: g, kind: threshold, metric: m, severity: high, summary: x}]`:                  `rule "g": severity: must be info, warning or critical`,
-		`rules: [{name: h, kind: threshold, metric: m, summary: "{{.Nope}}"}]`:                        `rule "h": summary: `,
-		`rules: [{name: i, kind: threshold, metric: m, summary: x, group_by: pod}]`:                   `rule "i": group_by: must be`,
-		`rules: [{name: j, kind: trend, metric: m, window: 5s, min_slope_per_minute: 1, summary: x}]`: `rule "j": window: a trend needs a window of at least 10s`,
-		`rules: [{name: k, kind: ratio, metric: m, of: disk, summary: x}]`:                            `rule "k": of: must be cgroup_memory_limit or host_memory`,
-		`rules: [{name: l, kind: threshold, metric: m, summary: x, for: -1s}]`:                        `rule "l": for: must not be negative`,
-		`rules: [{kind: threshold, metric: m, summary: x}]`:                                           `every rule needs name`,
-		`rules: [{name: m, kind: threshold, metric: m}]`:                                              `rule "m": summary: missing`,
+		`rules: [{name: a, kind: thresh, summary: x}]`:                                                          `rule "a": kind: unknown kind "thresh"`,
+		`rules: [{name: b, summary: x}]`:                                                                        `rule "b": kind: missing`,
+		`rules: [{name: c, kind: threshold, summary: x}]`:                                                       `rule "c": metric: missing`,
+		`rules: [{name: d, kind: rate, event: fork, min_count: 5, summary: x}]`:                                 `rule "d": window: missing`,
+		`rules: [{name: e, kind: rate, event: clone, window: 5s, min_count: 5, summary: x}]`:                    `rule "e": event: must be fork, exec or exit`,
+		`rules: [{name: f, kind: threshold, metric: m, op: "==", summary: x}]`:                                  `rule "f": op: must be one of`,
+		`rules: [{name: g, kind: threshold, metric: m, severity: high, summary: x}]`:                            `rule "g": severity: must be info, warning or critical`,
+		`rules: [{name: h, kind: threshold, metric: m, summary: "{{.Nope}}"}]`:                                  `rule "h": summary: `,
+		`rules: [{name: i, kind: threshold, metric: m, summary: x, group_by: pod}]`:                             `rule "i": group_by: must be`,
+		`rules: [{name: j, kind: trend, metric: m, window: 5s, min_slope_per_minute: 1, summary: x}]`:           `rule "j": window: a trend needs a window of at least 10s`,
+		`rules: [{name: k, kind: ratio, metric: m, of: disk, summary: x}]`:                                      `rule "k": of: must be cgroup_memory_limit or host_memory`,
+		`rules: [{name: l, kind: tree, window: 30s, summary: x}]`:                                               `rule "l": min_live: must be positive`,
+		`rules: [{name: m, kind: crash_loop, min_count: 5, summary: x}]`:                                        `rule "m": window: missing`,
+		`rules: [{name: n, kind: short_lived, window: 5s, min_count: 5, min_sustain: 2, summary: x}]`:           `rule "n": min_sustain: must be between 0 and 1`,
+		`rules: [{name: o, kind: crash_loop, window: 1m, min_count: 5, min_restart_interval: -1s, summary: x}]`: `rule "o": min_restart_interval: must not be negative`,
+		`rules: [{name: l, kind: threshold, metric: m, summary: x, for: -1s}]`:                                  `rule "l": for: must not be negative`,
+		`rules: [{kind: threshold, metric: m, summary: x}]`:                                                     `every rule needs name`,
+		`rules: [{name: m, kind: threshold, metric: m}]`:                                                        `rule "m": summary: missing`,
 	}
 	for yml, want := range cases {
 		rs, err := Parse([]byte(yml))

@@ -32,6 +32,13 @@ type Facts struct {
 	Limit     float64
 	LimitName string
 	ETA       time.Duration
+	// Tree: Count is the live descendants, Growth their growth in Window.
+	// Crash loop: Count failures in Window, Interval the median restart
+	// interval, Codes the exit codes and signals seen ("1×12, SIGSEGV×2").
+	Interval time.Duration
+	Codes    string
+	// Short-lived: Cores is the summed lifetime of the runs per second.
+	Cores float64
 }
 
 var funcs = template.FuncMap{
