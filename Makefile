@@ -12,7 +12,7 @@ BUILDER := $(GOBIN)/builder
 DIST := cmd/otelcol-linnix
 BIN := bin/otelcol-linnix
 CONFIG ?= examples/default.yaml
-APT_PACKAGES := clang llvm libbpf-dev bpftool prometheus-alertmanager
+APT_PACKAGES := clang llvm libbpf-dev bpftool prometheus-alertmanager gcc make perl
 # The local inference engine of the LLM integration test (node-llama-cpp).
 ENGINE_DIR := processor/incidentprocessor/internal/llm/testdata/server
 # Files that `make generate` writes; check-generate compares them before and after.
@@ -39,7 +39,7 @@ test: deps check-generate fmt-check
 	$(MAKE) unit e2e
 
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 e2e:
 	cd $(DIST) && CGO_ENABLED=0 $(GO) test -count=1 -timeout 20m ./...
@@ -51,7 +51,7 @@ fuzz:
 ## deps: Debian packages for BPF code generation, the collector builder, and
 ## the LLM test engine's npm packages
 deps:
-	@missing=""; for c in clang llvm-strip bpftool prometheus-alertmanager; do command -v $$c >/dev/null || missing=1; done; \
+	@missing=""; for c in clang llvm-strip bpftool prometheus-alertmanager gcc make perl; do command -v $$c >/dev/null || missing=1; done; \
 	[ -f /usr/include/bpf/bpf_helpers.h ] || missing=1; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \

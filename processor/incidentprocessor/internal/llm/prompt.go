@@ -15,7 +15,7 @@ import (
 )
 
 // Classes an analysis may choose.
-var Classes = []string{"fork_storm", "cpu_spin", "memory_leak", "oom_risk", "runaway_tree", "short_job_flood", "io_saturation", "normal"}
+var Classes = []string{"fork_storm", "cpu_spin", "memory_leak", "oom_risk", "runaway_tree", "crash_loop", "short_job_flood", "io_saturation", "normal"}
 
 // Input is everything the prompt may state; nothing else reaches the model.
 type Input struct {
@@ -126,10 +126,10 @@ func format(v any) string {
 	}
 }
 
-const systemPrompt = `You are an SRE assistant analysing an incident on a Linux host.
+var systemPrompt = `You are an SRE assistant analysing an incident on a Linux host.
 Use only the numbered facts you are given; do not assume anything else.
 Answer with JSON only, matching the schema:
-- class: the kind of problem, one of ` + "fork_storm, cpu_spin, memory_leak, oom_risk, runaway_tree, short_job_flood, io_saturation, normal" + `;
+- class: the kind of problem, one of ` + strings.Join(Classes, ", ") + `;
 - confidence: 0 to 1;
 - summary: one sentence, at most 160 characters;
 - root_cause: the most likely cause, from the facts;
