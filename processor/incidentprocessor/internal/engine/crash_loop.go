@@ -48,7 +48,7 @@ func (crashLoopKind) route(r *rules.Rule, _ string, s Subject, attrs pcommon.Map
 	switch r.GroupBy {
 	case rules.GroupParent, rules.GroupProcess:
 		subj.PPID = s.PPID
-		return "crash/" + strconv.FormatInt(s.PPID, 10) + "/" + command, subj, true
+		return "crash/" + s.Host + "/" + strconv.FormatInt(s.PPID, 10) + "/" + command, subj, true
 	case rules.GroupExecutable:
 		return "crash/" + command, subj, true
 	}

@@ -223,3 +223,24 @@ func TestThreadRecordsAreNotProcesses(t *testing.T) {
 	e.ObserveLogs(ctx, ld, t0)
 	assert.Empty(t, e.Evaluate(t0), "5,000 new threads are not a fork storm")
 }
+
+// TestHostsDoNotAddUp: a gateway hears many hosts; the same parent pid on
+// two of them is two parents.
+func TestHostsDoNotAddUp(t *testing.T) {
+	e := newEngine(t, `
+rules:
+  - {name: runaway, kind: rate, event: fork, window: 1m, min_count: 5, group_by: parent, summary: x}
+`)
+	ctx := context.Background()
+	for _, host := range []string{"h1", "h2"} {
+		ld := logs(t0, forks(3, 100, "sh")...)
+		ld.ResourceLogs().At(0).Resource().Attributes().PutStr(contract.HostName, host)
+		e.ObserveLogs(ctx, ld, t0)
+	}
+	assert.Empty(t, e.Evaluate(t0.Add(time.Second)), "3 forks under pid 100 on each of two hosts")
+	ld := logs(t0, forks(2, 100, "sh")...)
+	e.ObserveLogs(ctx, ld, t0)
+	incs := e.Evaluate(t0.Add(time.Second))
+	require.Len(t, incs, 1, "5 forks under pid 100 on h1")
+	assert.Equal(t, "h1", incs[0].Subject.Host)
+}

@@ -67,7 +67,7 @@ func (shortLivedKind) route(r *rules.Rule, event string, s Subject, _ pcommon.Ma
 	if s.PPID == 0 || s.Exe == "" {
 		return "", s, false
 	}
-	return "short/" + strconv.FormatInt(s.PPID, 10) + "/" + s.Exe,
+	return "short/" + s.Host + "/" + strconv.FormatInt(s.PPID, 10) + "/" + s.Exe,
 		Subject{PPID: s.PPID, Exe: s.Exe, ExePath: s.ExePath, Container: s.Container, Cgroup: s.Cgroup, Host: s.Host}, true
 }
 

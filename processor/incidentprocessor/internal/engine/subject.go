@@ -42,9 +42,10 @@ func subjectOf(attrs pcommon.Map, host string) Subject {
 
 // processKey identifies a process across pid reuse by its start time. A
 // source without process.creation.time (the hostmetrics process scraper)
-// keys by pid alone.
+// keys by pid alone. Every key but a container's names the host: a gateway
+// judges many hosts, whose pids and programs must not add up.
 func processKey(s Subject) string {
-	return "process/" + strconv.FormatInt(s.PID, 10) + "@" + s.Created
+	return "process/" + s.Host + "/" + strconv.FormatInt(s.PID, 10) + "@" + s.Created
 }
 
 // groupKey maps a subject to the key of its group. For a fork record the
@@ -65,12 +66,12 @@ func groupKey(group rules.GroupBy, s Subject, event string) (string, Subject, bo
 		if event != "fork" {
 			parent.Exe = ""
 		}
-		return "parent/" + strconv.FormatInt(s.PPID, 10), parent, true
+		return "parent/" + s.Host + "/" + strconv.FormatInt(s.PPID, 10), parent, true
 	case rules.GroupExecutable:
 		if s.Exe == "" {
 			return "", s, false
 		}
-		return "executable/" + s.Exe, Subject{Exe: s.Exe, ExePath: s.ExePath, Host: s.Host}, true
+		return "executable/" + s.Host + "/" + s.Exe, Subject{Exe: s.Exe, ExePath: s.ExePath, Host: s.Host}, true
 	case rules.GroupContainer:
 		if s.Container == "" {
 			return "", s, false

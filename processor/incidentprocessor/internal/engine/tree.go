@@ -27,7 +27,7 @@ import (
 // One instance per rule (perRule): the lineage is the rule's, bounded by
 // maxLineage processes; forks beyond it are not counted.
 type treeKind struct {
-	lineage map[int64]*treeRoot // live tracked pid → its tree
+	lineage map[hostPID]*treeRoot // live tracked process → its tree
 	roots   map[string]*treeRoot
 	last    *treeRoot // the tree of the record being routed
 }
@@ -46,7 +46,7 @@ type treeRoot struct {
 }
 
 func (*treeKind) forRule() kind {
-	return &treeKind{lineage: map[int64]*treeRoot{}, roots: map[string]*treeRoot{}}
+	return &treeKind{lineage: map[hostPID]*treeRoot{}, roots: map[string]*treeRoot{}}
 }
 
 func (k *treeKind) newChecker(r *rules.Rule) checker { return &tree{r: r, k: k} }
@@ -57,15 +57,16 @@ func (k *treeKind) route(_ *rules.Rule, event string, s Subject, _ pcommon.Map) 
 	k.last = nil
 	switch event {
 	case "fork":
-		if old := k.lineage[s.PID]; old != nil {
-			k.leave(s.PID, old) // pid reused: its exit was lost
+		child, parent := hostPID{s.Host, s.PID}, hostPID{s.Host, s.PPID}
+		if old := k.lineage[child]; old != nil {
+			k.leave(child, old) // pid reused: its exit was lost
 		}
 		if s.PPID <= 2 || s.PID <= 0 || len(k.lineage) >= maxLineage {
 			return "", s, false
 		}
-		root := k.lineage[s.PPID]
+		root := k.lineage[parent]
 		if root == nil {
-			key := "tree/" + strconv.FormatInt(s.PPID, 10)
+			key := "tree/" + s.Host + "/" + strconv.FormatInt(s.PPID, 10)
 			if root = k.roots[key]; root == nil {
 				// The fork record's executable is the child's, which runs
 				// its parent's image until it execs.
@@ -76,14 +77,15 @@ func (k *treeKind) route(_ *rules.Rule, event string, s Subject, _ pcommon.Map) 
 			}
 		}
 		root.live++
-		k.lineage[s.PID] = root
+		k.lineage[child] = root
 		k.last = root
 	case "exit":
-		root := k.lineage[s.PID]
+		child := hostPID{s.Host, s.PID}
+		root := k.lineage[child]
 		if root == nil {
 			return "", s, false
 		}
-		k.leave(s.PID, root)
+		k.leave(child, root)
 		k.last = root
 	default:
 		return "", s, false
@@ -91,8 +93,14 @@ func (k *treeKind) route(_ *rules.Rule, event string, s Subject, _ pcommon.Map) 
 	return k.last.key, k.last.subj, true
 }
 
-func (k *treeKind) leave(pid int64, root *treeRoot) {
-	delete(k.lineage, pid)
+// hostPID names a process among every host a gateway hears from.
+type hostPID struct {
+	host string
+	pid  int64
+}
+
+func (k *treeKind) leave(p hostPID, root *treeRoot) {
+	delete(k.lineage, p)
 	root.live--
 	if root.live <= 0 {
 		root.live = 0

@@ -40,14 +40,26 @@ type sample struct {
 type Tracker struct {
 	mu     sync.Mutex
 	mem    *engine.HostMemory
-	procs  map[int64]*sample
-	recent []llm.Lifecycle // ring
+	procs  map[hostPID]*sample
+	recent []hostRecord // ring
 	next   int
 }
 
 // New returns an empty tracker.
 func New() *Tracker {
-	return &Tracker{mem: engine.NewHostMemory(), procs: map[int64]*sample{}, recent: make([]llm.Lifecycle, 0, recentRecords)}
+	return &Tracker{mem: engine.NewHostMemory(), procs: map[hostPID]*sample{}, recent: make([]hostRecord, 0, recentRecords)}
+}
+
+// hostPID names a process among every host a gateway hears from.
+type hostPID struct {
+	host string
+	pid  int64
+}
+
+// hostRecord is a lifecycle record and the host it came from.
+type hostRecord struct {
+	host string
+	rec  llm.Lifecycle
 }
 
 // ObserveMetrics keeps each process's latest CPU cores and resident memory.
@@ -62,13 +74,14 @@ func (t *Tracker) ObserveMetrics(md pmetric.Metrics, now time.Time) {
 		if pid == 0 {
 			continue
 		}
-		s := t.procs[pid]
+		key := hostPID{pdatautil.Str(attrs, contract.HostName), pid}
+		s := t.procs[key]
 		if s == nil {
 			if len(t.procs) >= maxProcesses {
 				continue
 			}
 			s = &sample{}
-			t.procs[pid] = s
+			t.procs[key] = s
 		}
 		if v, ok := attrs.Get(contract.ProcessExecutableName); ok {
 			s.exe = v.AsString()
@@ -94,6 +107,7 @@ func (t *Tracker) ObserveLogs(ld plog.Logs) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		host := pdatautil.Str(ld.ResourceLogs().At(i).Resource().Attributes(), contract.HostName)
 		sls := ld.ResourceLogs().At(i).ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
@@ -129,12 +143,12 @@ func (t *Tracker) ObserveLogs(ld plog.Logs) {
 					rec.ExitCode = &code
 				}
 				if event == "exit" {
-					delete(t.procs, rec.PID)
+					delete(t.procs, hostPID{host, rec.PID})
 				}
 				if len(t.recent) < recentRecords {
-					t.recent = append(t.recent, rec)
+					t.recent = append(t.recent, hostRecord{host, rec})
 				} else {
-					t.recent[t.next] = rec
+					t.recent[t.next] = hostRecord{host, rec}
 				}
 				t.next = (t.next + 1) % recentRecords
 			}
@@ -166,9 +180,9 @@ func (t *Tracker) Input(inc engine.Incident, now time.Time, staleAfter time.Dura
 	// said of a host whose memory is unknown.
 	in.HostMemoryTotal, in.HostMemoryAvailable, _ = t.mem.Get(s.Host, now, staleAfter)
 	var live []llm.Process
-	for pid, p := range t.procs {
-		if now.Sub(p.updated) <= staleAfter {
-			live = append(live, llm.Process{PID: pid, Exe: p.exe, Cores: p.cores, RSS: p.rss})
+	for key, p := range t.procs {
+		if key.host == s.Host && now.Sub(p.updated) <= staleAfter {
+			live = append(live, llm.Process{PID: key.pid, Exe: p.exe, Cores: p.cores, RSS: p.rss})
 		}
 	}
 	slices.SortFunc(live, func(a, b llm.Process) int { return cmp.Or(cmp.Compare(b.Cores, a.Cores), cmp.Compare(a.PID, b.PID)) })
@@ -183,8 +197,9 @@ func (t *Tracker) Input(inc engine.Incident, now time.Time, staleAfter time.Dura
 		if idx >= len(t.recent) {
 			continue
 		}
-		r := t.recent[idx]
-		if s.PID != 0 && (r.PID == s.PID || r.PID == s.PPID || r.PPID == s.PID) {
+		hr := t.recent[idx]
+		r := hr.rec
+		if s.PID != 0 && hr.host == s.Host && (r.PID == s.PID || r.PID == s.PPID || r.PPID == s.PID) {
 			mine = append(mine, r)
 		}
 	}
