@@ -91,29 +91,19 @@ func (e *Engine) noteExit(subj Subject) {
 }
 
 // ObserveMetrics feeds data points to the threshold, trend and ratio rules,
-// and notes the host memory metrics. Points of one rule and group in one
-// batch are summed: a where that keeps both cpu.mode points measures their
-// total, and a rule grouped by container measures the container's
-// processes together.
+// and notes the host memory metrics. A rule's points on one resource are
+// summed (a where that keeps both cpu.mode points measures their total);
+// the processes of a group are summed too (a rule grouped by container
+// measures its processes together), each process once: see groups.
 func (e *Engine) ObserveMetrics(ctx context.Context, md pmetric.Metrics, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	type acc struct {
-		sum  float64
-		ts   time.Time
-		subj Subject
-	}
-	type groupRef struct {
-		r   *ruleState
-		key string
-	}
-	sums := map[groupRef]*acc{}
-	var order []groupRef // first-seen order, so evaluation is deterministic
+	var g groups
 	for i := 0; i < md.ResourceMetrics().Len(); i++ {
 		rm := md.ResourceMetrics().At(i)
 		e.mem.observe(rm, now)
 		subj := subjectOf(rm.Resource().Attributes(), pdatautil.Str(rm.Resource().Attributes(), contract.HostName))
-		keys := map[*ruleState]*acc{} // this resource's group, per rule
+		values := map[*ruleState]*sample{} // this resource's value, per rule
 		for j := 0; j < rm.ScopeMetrics().Len(); j++ {
 			sm := rm.ScopeMetrics().At(j)
 			for k := 0; k < sm.Metrics().Len(); k++ {
@@ -128,41 +118,36 @@ func (e *Engine) ObserveMetrics(ctx context.Context, md pmetric.Metrics, now tim
 						if !r.DPWhere.Match(ctx, rm, sm, m, dp) {
 							continue
 						}
-						a, seen := keys[r]
-						if !seen {
-							if key, ksubj, ok := groupKey(r.GroupBy, subj, ""); ok {
-								ref := groupRef{r, key}
-								if a = sums[ref]; a == nil {
-									a = &acc{subj: ksubj}
-									sums[ref] = a
-									order = append(order, ref)
-								}
-							}
-							keys[r] = a
+						v := values[r]
+						if v == nil {
+							v = &sample{}
+							values[r] = v
 						}
-						if a == nil {
-							continue // the subject has no such group
-						}
-						a.sum += pdatautil.PointValue(dp)
-						if t := dp.Timestamp().AsTime(); t.After(a.ts) {
-							a.ts = t
+						v.v += pdatautil.PointValue(dp)
+						if t := dp.Timestamp().AsTime(); t.After(v.t) {
+							v.t = t
 						}
 					}
 				}
 			}
 		}
+		for _, r := range e.rules {
+			if v := values[r]; v != nil {
+				g.add(r, subj, i, *v)
+			}
+		}
 	}
-	for _, ref := range order {
-		a := sums[ref]
-		st := e.store.touch(ref.r, ref.key, a.subj, now)
-		v := a.sum
+	for _, ref := range g.order {
+		sum, ts, subj := g.total(ref)
+		st := e.store.touch(ref.r, ref.key, subj, now)
+		v := sum
 		if ref.r.PerSecond {
 			var ok bool
-			if v, ok = st.counter.rate(a.ts, a.sum); !ok {
+			if v, ok = st.counter.rate(ts, sum); !ok {
 				continue
 			}
 		}
-		st.check.(valueChecker).observe(e.env(st, now), a.ts, v)
+		st.check.(valueChecker).observe(e.env(st, now), ts, v)
 	}
 }
 

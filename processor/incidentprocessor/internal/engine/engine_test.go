@@ -244,3 +244,21 @@ rules:
 	require.Len(t, incs, 1, "5 forks under pid 100 on h1")
 	assert.Equal(t, "h1", incs[0].Subject.Host)
 }
+
+// TestTwoCollectionsInOneBatchCountOnce: a relay may merge two collections
+// of a process into one batch; the newest value counts, not their sum.
+func TestTwoCollectionsInOneBatchCountOnce(t *testing.T) {
+	e := newEngine(t, `
+rules:
+  - {name: big, kind: threshold, metric: process.memory.usage, op: ">=", value: 150, summary: x}
+`)
+	p := proc{pid: 42, exe: "app"}
+	md := metric(p, "process.memory.usage", t0, 100)
+	metric(p, "process.memory.usage", t0.Add(10*time.Second), 120).ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	e.ObserveMetrics(context.Background(), md, t0.Add(10*time.Second))
+	assert.Empty(t, e.Evaluate(t0.Add(10*time.Second)), "100 then 120 is 120, not 220")
+
+	md = metric(p, "process.memory.usage", t0.Add(20*time.Second), 160)
+	e.ObserveMetrics(context.Background(), md, t0.Add(20*time.Second))
+	require.Len(t, e.Evaluate(t0.Add(20*time.Second)), 1)
+}
