@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/internal/pdatautil"
 	"github.com/linnix-os/otelcol-linnix/processor/incidentprocessor/internal/rules"
 )
 
@@ -20,8 +21,10 @@ func (shortLivedKind) newChecker(r *rules.Rule) checker { return &shortLived{rat
 
 // accept counts an exit only when its lifetime is known and short.
 func (shortLivedKind) accept(r *rules.Rule, attrs pcommon.Map) bool {
-	life, ok := attrs.Get(contract.ProcessLifetime)
-	return ok && life.Double() < r.MaxLifetime.Seconds()
+	// Read whatever the number's type: a relay or a transform may have
+	// made it an int or a string.
+	life, ok := pdatautil.Float(attrs, contract.ProcessLifetime)
+	return ok && life < r.MaxLifetime.Seconds()
 }
 
 // shortLived shares rate's bucket counter, summing lifetimes alongside.
@@ -31,8 +34,8 @@ type shortLived struct {
 }
 
 func (c *shortLived) observeRecord(ts time.Time, _ string, attrs pcommon.Map) {
-	life, _ := attrs.Get(contract.ProcessLifetime)
-	c.add(ts, life.Double())
+	life, _ := pdatautil.Float(attrs, contract.ProcessLifetime)
+	c.add(ts, life)
 }
 
 // cores is the summed lifetime of the runs in the window per second.

@@ -38,7 +38,14 @@ func (r *Rule) Unmarshal(conf *confmap.Conf) error {
 			errs = append(errs, fmt.Errorf("%s: %s: unknown field", who, k))
 			continue
 		}
-		if d, ok := raw[k].(string); ok && durationKeys[k] {
+		if durationKeys[k] {
+			d, ok := raw[k].(string)
+			if !ok {
+				// The decoder would read a bare 30 as 30ns: a rule that
+				// silently never fires.
+				errs = append(errs, fmt.Errorf("%s: %s: a duration needs a unit, e.g. \"30s\" or \"5m\", got %v", who, k, raw[k]))
+				continue
+			}
 			// The decoder drops the value from a duration's parse error;
 			// time's own message shows it.
 			if _, err := time.ParseDuration(d); err != nil {

@@ -207,6 +207,7 @@ func TestDecodeErrorsNameTheRuleAndField(t *testing.T) {
 		`rules: [{name: a, per_second: maybe}]`:        `rule "a": per_second: `,
 		`rules: [{name: a, actions: 3}]`:               `rule "a": actions: `,
 		`rules: [{name: a}, {kind: rate, window: 1z}]`: `'rules[1]' rule without a name: window: time: unknown unit "z"`,
+		`rules: [{name: a, window: 60}]`:               `rule "a": window: a duration needs a unit, e.g. "30s" or "5m", got 60`,
 	} {
 		_, err := Parse([]byte(yml))
 		if err == nil || !strings.Contains(err.Error(), want) {
