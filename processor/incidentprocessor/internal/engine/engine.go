@@ -179,7 +179,7 @@ func (e *Engine) evaluate(r *ruleState, st *state, env *env) *Incident {
 		return nil
 	}
 	inc := step(r, st, cond, env)
-	if env.stale && !st.firing {
+	if !st.firing && st.forgotten(env.now, e.staleAfter) {
 		e.store.drop(st)
 	}
 	return inc

@@ -157,11 +157,14 @@ func TestStaleSeriesResolvesOnce(t *testing.T) {
 		e.ObserveMetrics(ctx, metric(p, "linnix.process.cpu.cores", ts, 1), ts)
 	}
 	require.Len(t, e.Evaluate(t0.Add(30*time.Second)), 1)
-	// No sample for longer than stale_after (1m): resolved, then forgotten.
+	// No sample for longer than stale_after (1m): resolved; forgotten once
+	// three times that has passed.
 	res := e.Evaluate(t0.Add(2 * time.Minute))
 	require.Len(t, res, 1)
 	assert.Equal(t, Resolved, res[0].State)
 	assert.Empty(t, e.Evaluate(t0.Add(3*time.Minute)))
+	assert.Equal(t, 1, e.Stats().Tracked)
+	assert.Empty(t, e.Evaluate(t0.Add(4*time.Minute)))
 	assert.Zero(t, e.Stats().Tracked)
 }
 
@@ -261,4 +264,26 @@ rules:
 	md = metric(p, "process.memory.usage", t0.Add(20*time.Second), 160)
 	e.ObserveMetrics(context.Background(), md, t0.Add(20*time.Second))
 	require.Len(t, e.Evaluate(t0.Add(20*time.Second)), 1)
+}
+
+// TestAMinuteApartSourceKeepsItsState: the hostmetrics scraper collects once
+// a minute by default, as long as stale_after, and a scrape can land late;
+// evaluations between two
+// collections must not forget the series.
+func TestAMinuteApartSourceKeepsItsState(t *testing.T) {
+	e := newEngine(t, `
+rules:
+  - {name: big, kind: threshold, metric: process.memory.usage, op: ">=", value: 100, for: 2m, summary: x}
+`)
+	p := proc{pid: 42, exe: "app"}
+	var fired []Incident
+	for s := 0; s <= 200; s++ {
+		now := t0.Add(time.Duration(s) * time.Second)
+		if s%75 == 0 { // longer than stale_after (1m)
+			e.ObserveMetrics(context.Background(), metric(p, "process.memory.usage", now, 150), now)
+		}
+		fired = append(fired, e.Evaluate(now)...)
+	}
+	require.Len(t, fired, 1, "one firing after 2m of 150 >= 100, no resolve in between")
+	assert.Equal(t, rules.StateFiring, fired[0].State)
 }

@@ -78,7 +78,7 @@ type env struct {
 // env builds a state's env at now.
 func (e *Engine) env(st *state, now time.Time) *env {
 	return &env{subject: &st.subject, mem: e.mem, staleAfter: e.staleAfter, now: now,
-		stale: st.exited || now.Sub(st.updated) > e.staleAfter}
+		stale: st.stale(now, e.staleAfter)}
 }
 
 // hostMemory returns the subject's host's total and available memory.

@@ -19,7 +19,8 @@ type HostMemory struct {
 
 type hostMemory struct {
 	total, avail     float64
-	totalAt, availAt time.Time // when each was last received
+	totalAt, availAt time.Time     // when each was last received
+	gap              time.Duration // between the last two receipts of available
 }
 
 // maxHosts bounds the map; beyond it, hosts not heard from are forgotten.
@@ -58,6 +59,9 @@ func (h *HostMemory) observe(rm pmetric.ResourceMetrics, now time.Time) {
 			if name == contract.MetricMemoryLimit {
 				hm.total, hm.totalAt = v, now
 			} else {
+				if !hm.availAt.IsZero() {
+					hm.gap = now.Sub(hm.availAt)
+				}
 				hm.avail, hm.availAt = v, now
 			}
 		}
@@ -68,10 +72,18 @@ func (h *HostMemory) host(name string, now time.Time) *hostMemory {
 	hm := h.hosts[name]
 	if hm == nil {
 		if len(h.hosts) >= maxHosts {
+			// Forget the hosts not heard from for the longest; at least
+			// one goes, so the map stays bounded however many hosts send.
+			var oldest string
 			for k, v := range h.hosts {
-				if now.Sub(v.totalAt) > time.Hour && now.Sub(v.availAt) > time.Hour {
+				if now.Sub(v.availAt) > time.Hour {
 					delete(h.hosts, k)
+				} else if oldest == "" || v.availAt.Before(h.hosts[oldest].availAt) {
+					oldest = k
 				}
+			}
+			if len(h.hosts) >= maxHosts {
+				delete(h.hosts, oldest)
 			}
 		}
 		hm = &hostMemory{}
@@ -81,9 +93,13 @@ func (h *HostMemory) host(name string, now time.Time) *hostMemory {
 }
 
 // Get returns the host's total and available memory in bytes; ok is false
-// unless both were received within staleAfter of now.
+// unless both were received within staleAfter of now (or three of the
+// source's own intervals, when they are longer).
 func (h *HostMemory) Get(host string, now time.Time, staleAfter time.Duration) (total, avail float64, ok bool) {
 	hm := h.hosts[host]
+	if hm != nil {
+		staleAfter = max(staleAfter, 3*hm.gap)
+	}
 	if hm == nil || hm.total <= 0 || now.Sub(hm.totalAt) > staleAfter || now.Sub(hm.availAt) > staleAfter {
 		return 0, 0, false
 	}

@@ -77,7 +77,7 @@ func (ratioKind) blame(r *ruleState, e *Engine, now time.Time) map[*state]bool {
 	}
 	largest := map[string]*state{}
 	for _, st := range r.states {
-		if st.exited || now.Sub(st.updated) > e.staleAfter {
+		if st.stale(now, e.staleAfter) {
 			continue
 		}
 		host := st.subject.Host

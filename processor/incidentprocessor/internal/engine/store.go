@@ -12,7 +12,8 @@ type state struct {
 	key     string
 	subject Subject
 	elem    *list.Element
-	updated time.Time // wall time of the last observation
+	updated time.Time     // wall time of the last observation
+	gap     time.Duration // between the last two observations
 	exited  bool
 
 	check   checker
@@ -47,10 +48,26 @@ func (s *store) touch(r *ruleState, key string, subj Subject, now time.Time) *st
 		}
 	} else {
 		s.lru.MoveToBack(st.elem)
+		st.gap = now.Sub(st.updated)
 	}
 	st.subject = subj
 	st.updated = now
 	return st
+}
+
+// staleAfter is how long a state may go unobserved: stale_after, or three
+// of its source's own intervals when they are longer (the hostmetrics
+// scraper collects once a minute by default), so that a slow but steady
+// source never loses its windows between two collections.
+func (st *state) stale(now time.Time, staleAfter time.Duration) bool {
+	return st.exited || now.Sub(st.updated) > max(staleAfter, 3*st.gap)
+}
+
+// forgotten: a stale state that is not firing is kept a while longer, so a
+// source slower than stale_after (its second observation not yet seen, its
+// interval not yet known) keeps its history; an exited process goes at once.
+func (st *state) forgotten(now time.Time, staleAfter time.Duration) bool {
+	return st.exited || now.Sub(st.updated) > 3*max(staleAfter, 3*st.gap)
 }
 
 // victim picks the least recently updated state that is not firing, among
