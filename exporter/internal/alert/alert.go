@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+	"github.com/linnix-os/otelcol-linnix/internal/pdatautil"
 )
 
 // Action is what a destination is asked to do with an incident.
@@ -104,7 +105,7 @@ func FromRecord(res pcommon.Resource, lr plog.LogRecord) (Alert, error) {
 		Severity:   str(at, contract.IncidentSeverity),
 		State:      str(at, contract.IncidentState),
 		Summary:    lr.Body().AsString(),
-		Confidence: num(at, contract.IncidentConfidence),
+		Confidence: floatAttr(at, contract.IncidentConfidence),
 		Time:       lr.Timestamp().AsTime(),
 		attrs:      at,
 		resAttrs:   res.Attributes(),
@@ -144,8 +145,8 @@ func FromRecord(res pcommon.Resource, lr plog.LogRecord) (Alert, error) {
 	}
 	a.Actions = strs(at, contract.IncidentActions)
 	a.Process = Process{
-		PID:            integer(at, contract.ProcessPID),
-		ParentPID:      integer(at, contract.ProcessParentPID),
+		PID:            pdatautil.Int(at, contract.ProcessPID),
+		ParentPID:      pdatautil.Int(at, contract.ProcessParentPID),
 		Executable:     str(at, contract.ProcessExecutableName),
 		ExecutablePath: str(at, contract.ProcessExecutablePath),
 		CreationTime:   str(at, contract.ProcessCreationTime),
@@ -158,7 +159,7 @@ func FromRecord(res pcommon.Resource, lr plog.LogRecord) (Alert, error) {
 			Status:     a.AnalysisStatus,
 			Reason:     str(at, contract.AnalysisReason),
 			Class:      str(at, contract.AnalysisClass),
-			Confidence: num(at, contract.AnalysisConfidence),
+			Confidence: floatAttr(at, contract.AnalysisConfidence),
 			Summary:    str(at, contract.AnalysisSummary),
 			RootCause:  str(at, contract.AnalysisRootCause),
 			Actions:    strs(at, contract.AnalysisActions),
@@ -256,30 +257,6 @@ func str(m pcommon.Map, k string) string {
 	return ""
 }
 
-func num(m pcommon.Map, k string) float64 {
-	if v, ok := m.Get(k); ok {
-		switch v.Type() {
-		case pcommon.ValueTypeDouble:
-			return v.Double()
-		case pcommon.ValueTypeInt:
-			return float64(v.Int())
-		}
-	}
-	return 0
-}
-
-func integer(m pcommon.Map, k string) int64 {
-	if v, ok := m.Get(k); ok {
-		switch v.Type() {
-		case pcommon.ValueTypeInt:
-			return v.Int()
-		case pcommon.ValueTypeDouble:
-			return int64(v.Double())
-		}
-	}
-	return 0
-}
-
 func strs(m pcommon.Map, k string) []string {
 	v, ok := m.Get(k)
 	if !ok || v.Type() != pcommon.ValueTypeSlice {
@@ -291,4 +268,10 @@ func strs(m pcommon.Map, k string) []string {
 		out[i] = s.At(i).AsString()
 	}
 	return out
+}
+
+// floatAttr is a number attribute, 0 when absent.
+func floatAttr(m pcommon.Map, k string) float64 {
+	f, _ := pdatautil.Float(m, k)
+	return f
 }

@@ -215,24 +215,13 @@ func num(v int64) string {
 	return strconv.FormatInt(v, 10)
 }
 
+// lastValue sums a metric's points: both cpu.mode points of a process, or
+// its one memory point.
 func lastValue(m pmetric.Metric) float64 {
-	var dps pmetric.NumberDataPointSlice
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		dps = m.Gauge().DataPoints()
-	case pmetric.MetricTypeSum:
-		dps = m.Sum().DataPoints()
-	default:
-		return 0
-	}
+	dps := pdatautil.NumberPoints(m)
 	var v float64
 	for i := 0; i < dps.Len(); i++ {
-		dp := dps.At(i)
-		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-			v += float64(dp.IntValue())
-		} else {
-			v += dp.DoubleValue()
-		}
+		v += pdatautil.PointValue(dps.At(i))
 	}
 	return v
 }
