@@ -14,7 +14,7 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.uber.org/zap"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
 )
 
 // PostableAlert is an element of POST /api/v2/alerts.

@@ -8,8 +8,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
 	"github.com/linnix-os/otelcol-linnix/exporter/linnixalertmanagerexporter/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
 )
 
 // Config of the linnix_alertmanager exporter.

@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alerttest"
+	"github.com/linnix-os/otelcol-linnix/internal/alerttest"
 )
 
 // counted starts an exporter without queue or retry (a failure comes back

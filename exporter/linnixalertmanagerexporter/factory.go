@@ -6,8 +6,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
 	"github.com/linnix-os/otelcol-linnix/exporter/linnixalertmanagerexporter/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
 )
 
 func createDefaultConfig() component.Config {

@@ -10,8 +10,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
 	"github.com/linnix-os/otelcol-linnix/exporter/linnixpagerdutyexporter/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 )
 

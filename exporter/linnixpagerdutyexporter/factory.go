@@ -4,8 +4,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
 	"github.com/linnix-os/otelcol-linnix/exporter/linnixpagerdutyexporter/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
 )
 
 // Limits of the Events API v2.

@@ -19,7 +19,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alerttest"
+	"github.com/linnix-os/otelcol-linnix/internal/alerttest"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 )
 

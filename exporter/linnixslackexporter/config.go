@@ -9,8 +9,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
 	"github.com/linnix-os/otelcol-linnix/exporter/linnixslackexporter/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 )
 

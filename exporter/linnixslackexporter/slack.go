@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 )
 

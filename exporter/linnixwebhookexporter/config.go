@@ -7,8 +7,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
 	"github.com/linnix-os/otelcol-linnix/exporter/linnixwebhookexporter/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
 )
 
 // Config of the linnix_webhook exporter.

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
 )
 
 // Version of the document; a change that is not an added field bumps it.

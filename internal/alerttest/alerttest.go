@@ -1,7 +1,7 @@
 // Package alerttest holds what the alert exporters' tests share: incident
 // records shaped as docs/records.md documents them, and a scriptable
 // destination that counts only the requests it accepted.
-package alerttest // import "github.com/linnix-os/otelcol-linnix/exporter/internal/alerttest"
+package alerttest // import "github.com/linnix-os/otelcol-linnix/internal/alerttest"
 
 import (
 	"context"

@@ -12,8 +12,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alerttest"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
+	"github.com/linnix-os/otelcol-linnix/internal/alerttest"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 )
 

@@ -6,7 +6,7 @@
 //
 // An Alert carries nothing the record does not: the receiver has already
 // redacted command lines, and the incident record never holds them.
-package alert // import "github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
+package alert // import "github.com/linnix-os/otelcol-linnix/internal/alert"
 
 import (
 	"encoding/json"

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alert"
-	"github.com/linnix-os/otelcol-linnix/exporter/internal/alerttest"
+	"github.com/linnix-os/otelcol-linnix/internal/alert"
+	"github.com/linnix-os/otelcol-linnix/internal/alerttest"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 )
 
