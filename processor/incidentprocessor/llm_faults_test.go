@@ -101,8 +101,11 @@ func TestLLMFaultsDeliverEveryIncidentOnce(t *testing.T) {
 	cases := []struct {
 		name, status, reason string
 		handler              func(t *testing.T, calls *atomic.Int32) http.HandlerFunc
+		// noRetry: with retries the failure's own status races max_wait
+		// on a busy machine; the 429 case covers retrying.
+		noRetry bool
 	}{
-		{name: "connection refused", status: "error", reason: "connection"},
+		{name: "connection refused", status: "error", reason: "connection", noRetry: true},
 		{name: "30s stall", status: "timeout", reason: "max_wait", handler: func(*testing.T, *atomic.Int32) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				// Reading the body lets the server notice the client hang up.
@@ -113,7 +116,7 @@ func TestLLMFaultsDeliverEveryIncidentOnce(t *testing.T) {
 				}
 			}
 		}},
-		{name: "HTTP 500", status: "error", reason: "http_500", handler: func(*testing.T, *atomic.Int32) http.HandlerFunc {
+		{name: "HTTP 500", status: "error", reason: "http_500", noRetry: true, handler: func(*testing.T, *atomic.Int32) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }
 		}},
 		{name: "HTTP 429 with Retry-After, then an answer", status: "ok", handler: func(t *testing.T, calls *atomic.Int32) http.HandlerFunc {
@@ -151,7 +154,12 @@ func TestLLMFaultsDeliverEveryIncidentOnce(t *testing.T) {
 				t.Cleanup(srv.Close)
 				endpoint = srv.URL + "/v1"
 			}
-			ps := startPipelines(t, llmConfig(endpoint))
+			cfg := llmConfig(endpoint)
+			if tc.noRetry {
+				lc := cfg.LLM.Get()
+				lc.Retry.Enabled = false
+			}
+			ps := startPipelines(t, cfg)
 			fired := fire(t, ps)
 
 			// The pipeline's other records are not held up by the analysis.
