@@ -20,6 +20,11 @@ func Run(ctx context.Context, interval time.Duration, fn func(context.Context)) 
 			return
 		case <-tick.C:
 		}
+		// select picks at random between a tick and the end: never call fn
+		// once the context has ended.
+		if ctx.Err() != nil {
+			return
+		}
 		fn(ctx)
 	}
 }
