@@ -3,16 +3,29 @@
 #   make run    build the collector and run it with examples/default.yaml (as root)
 #   make test   the whole test suite (installs its tools; run as root)
 #   make generate   regenerate BPF bindings, mdatagen code and the distribution
+#   make setcap     rebuild and grant the binary its capabilities (unprivileged use)
+#   make package    .deb and .rpm packages under dist/
 
 SHELL := /bin/bash
-GO ?= go
+# sudo resets PATH to its secure_path, which leaves out /usr/local/go/bin,
+# where Go's own tarball installs: look there before giving up, and put the
+# toolchain found on PATH for the builder and go generate.
+GO ?= $(firstword $(shell command -v go) $(wildcard /usr/local/go/bin/go /usr/lib/go/bin/go /snap/bin/go))
+ifeq ($(GO),)
+$(error Go 1.26 not found on PATH nor in /usr/local/go/bin: install it from https://go.dev/dl, or run `sudo env PATH="$$PATH" make ...`)
+endif
+export PATH := $(dir $(GO)):$(PATH)
 BUILDER_VERSION := v0.165.0
 GOBIN := $(shell $(GO) env GOPATH)/bin
 BUILDER := $(GOBIN)/builder
 DIST := cmd/otelcol-linnix
 BIN := bin/otelcol-linnix
+CLI := bin/linnix
 CONFIG ?= examples/default.yaml
-APT_PACKAGES := clang llvm libbpf-dev bpftool prometheus-alertmanager gcc make perl
+# The capabilities of unprivileged use (see README, Privileges).
+CAPS := cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search+ep
+# prometheus: the scrape/remote-write tests and promtool; tmux: the TUI tests.
+APT_PACKAGES := clang llvm libbpf-dev bpftool prometheus-alertmanager prometheus tmux gcc make perl
 # The local inference engine of the LLM integration test (node-llama-cpp).
 ENGINE_DIR := processor/incidentprocessor/internal/llm/testdata/server
 # Files that `make generate` writes; check-generate compares them before and after.
@@ -20,29 +33,40 @@ GENERATED = bpf/process_*_bpfel.go bpf/process_*_bpfel.o \
 	$$(find receiver processor exporter -type f \( -path '*/internal/metadata/*' -o -name 'generated_*_test.go' -o -name documentation.md \) 2>/dev/null) \
 	$(DIST)/main.go $(DIST)/main_others.go $(DIST)/main_windows.go $(DIST)/components.go $(DIST)/go.mod $(DIST)/go.sum
 
-.PHONY: all build run test unit e2e deps generate check-generate fmt-check vmlinux distribution fuzz clean
+.PHONY: all build run setcap test unit e2e deps generate check-generate fmt-check vmlinux distribution fuzz package clean
 
 all: build
 
-## build: compile the distribution into bin/otelcol-linnix
+## build: compile the distribution into bin/otelcol-linnix and the CLI into bin/linnix
 build:
 	cd $(DIST) && CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o ../../$(BIN) .
+	cd cmd/linnix && CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o ../../$(CLI) .
 
 ## run: build, then run the collector with $(CONFIG)
 run: build
 	$(BIN) --config $(CONFIG)
 
+## setcap: build, then grant the capabilities again (a rebuild writes a new
+## file, which drops them); run as root, then start bin/otelcol-linnix as any user
+setcap: build
+	setcap $(CAPS) $(BIN)
+	getcap $(BIN)
+
 ## test: tools, generated-code check, format, vet, unit + kernel tests, end-to-end tests
 test: deps check-generate fmt-check
 	$(GO) vet ./...
 	cd $(DIST) && $(GO) vet ./...
+	cd cmd/linnix && $(GO) vet ./...
+	cd examples && $(GO) vet ./...
 	$(MAKE) unit e2e
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m ./...
+	cd examples && $(GO) test -count=1 -timeout 20m ./...
 
 e2e:
 	cd $(DIST) && CGO_ENABLED=0 $(GO) test -count=1 -timeout 20m ./...
+	cd cmd/linnix && CGO_ENABLED=0 $(GO) test -count=1 -timeout 20m ./...
 
 ## fuzz: run the decoder fuzzer for a while
 fuzz:
@@ -51,7 +75,7 @@ fuzz:
 ## deps: Debian packages for BPF code generation, the collector builder, and
 ## the LLM test engine's npm packages
 deps:
-	@missing=""; for c in clang llvm-strip bpftool prometheus-alertmanager gcc make perl; do command -v $$c >/dev/null || missing=1; done; \
+	@missing=""; for c in clang llvm-strip bpftool prometheus-alertmanager prometheus promtool tmux gcc make perl; do command -v $$c >/dev/null || missing=1; done; \
 	[ -f /usr/include/bpf/bpf_helpers.h ] || missing=1; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \

@@ -11,9 +11,11 @@ import (
 	ebpfprocessreceiver "github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver"
 	fileexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
 	prometheusexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
+	prometheusremotewriteexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	resourceprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
 	hostmetricsreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/hostmetricsreceiver"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
@@ -88,6 +90,7 @@ func components() (otelcol.Factories, error) {
 		otlphttpexporter.NewFactory(),
 		fileexporter.NewFactory(),
 		prometheusexporter.NewFactory(),
+		prometheusremotewriteexporter.NewFactory(),
 		linnixalertmanagerexporter.NewFactory(),
 		linnixpagerdutyexporter.NewFactory(),
 		linnixslackexporter.NewFactory(),
@@ -97,21 +100,23 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ExporterModules = makeModulesMap(factories.Exporters, map[component.Type]string{
-		debugexporter.NewFactory().Type():              "go.opentelemetry.io/collector/exporter/debugexporter v0.165.0",
-		otlpexporter.NewFactory().Type():               "go.opentelemetry.io/collector/exporter/otlpexporter v0.165.0",
-		otlphttpexporter.NewFactory().Type():           "go.opentelemetry.io/collector/exporter/otlphttpexporter v0.165.0",
-		fileexporter.NewFactory().Type():               "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.165.1",
-		prometheusexporter.NewFactory().Type():         "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter v0.165.1",
-		linnixalertmanagerexporter.NewFactory().Type(): "github.com/linnix-os/otelcol-linnix v0.0.0",
-		linnixpagerdutyexporter.NewFactory().Type():    "github.com/linnix-os/otelcol-linnix v0.0.0",
-		linnixslackexporter.NewFactory().Type():        "github.com/linnix-os/otelcol-linnix v0.0.0",
-		linnixwebhookexporter.NewFactory().Type():      "github.com/linnix-os/otelcol-linnix v0.0.0",
+		debugexporter.NewFactory().Type():                 "go.opentelemetry.io/collector/exporter/debugexporter v0.165.0",
+		otlpexporter.NewFactory().Type():                  "go.opentelemetry.io/collector/exporter/otlpexporter v0.165.0",
+		otlphttpexporter.NewFactory().Type():              "go.opentelemetry.io/collector/exporter/otlphttpexporter v0.165.0",
+		fileexporter.NewFactory().Type():                  "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.165.1",
+		prometheusexporter.NewFactory().Type():            "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter v0.165.1",
+		prometheusremotewriteexporter.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter v0.165.1",
+		linnixalertmanagerexporter.NewFactory().Type():    "github.com/linnix-os/otelcol-linnix v0.0.0",
+		linnixpagerdutyexporter.NewFactory().Type():       "github.com/linnix-os/otelcol-linnix v0.0.0",
+		linnixslackexporter.NewFactory().Type():           "github.com/linnix-os/otelcol-linnix v0.0.0",
+		linnixwebhookexporter.NewFactory().Type():         "github.com/linnix-os/otelcol-linnix v0.0.0",
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		incidentprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
+		resourceprocessor.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -120,6 +125,7 @@ func components() (otelcol.Factories, error) {
 		incidentprocessor.NewFactory().Type():      "github.com/linnix-os/otelcol-linnix v0.0.0",
 		batchprocessor.NewFactory().Type():         "go.opentelemetry.io/collector/processor/batchprocessor v0.165.0",
 		memorylimiterprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.165.0",
+		resourceprocessor.NewFactory().Type():      "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor v0.165.1",
 	})
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory]()

@@ -55,6 +55,17 @@ const (
 	ProcessExitCoreDumped = "linnix.process.exit.core_dumped"
 	CgroupID              = "linnix.cgroup.id"
 	CgroupMemoryLimit     = "linnix.cgroup.memory.limit"
+	// The cgroup's CPU limit in cores (v2 cpu.max, v1 cfs quota/period),
+	// absent when unlimited.
+	CgroupCPULimit = "linnix.cgroup.cpu.limit"
+	// Exec records: the working directory at exec, and whether the file
+	// executed has no path (a memfd or a deleted file).
+	ProcessWorkingDirectory = "process.working_directory"
+	ProcessFileless         = "linnix.process.fileless"
+	// Exit records of processes the kernel's OOM killer chose: the mark,
+	// and the victim's resident memory at the kill, in bytes.
+	OOMKilled = "linnix.oom.killed"
+	OOMRSS    = "linnix.oom.rss"
 	ProcessCPUMode        = "cpu.mode"
 	ProcessState          = "process.state"
 	CPUModeUser           = "user"
@@ -76,6 +87,9 @@ const (
 	MetricPagingFaults    = "process.paging.faults"
 	MetricContextSwitches = "process.context_switches"
 	MetricUptime          = "process.uptime"
+	// CPU used over the last interval divided by the process's cgroup CPU
+	// limit (1 = the whole quota), only for processes in a limited cgroup.
+	MetricCPULimitUtilization = "linnix.process.cpu.limit_utilization"
 	MetricProcessCreated  = "system.process.created"
 	MetricProcessCount    = "system.process.count"
 	// Host memory, on a resource that carries host.name only: the
@@ -188,14 +202,15 @@ var processIdentity = []string{
 
 var places = func() map[Signal]map[string]Place {
 	life := map[string]Place{HostName: Resource, OSType: Resource}
-	metrics := map[string]Place{HostName: Resource, ProcessOwner: Resource, CgroupMemoryLimit: Resource,
+	metrics := map[string]Place{HostName: Resource, ProcessOwner: Resource, CgroupMemoryLimit: Resource, CgroupCPULimit: Resource,
 		ProcessCPUMode: Record, ProcessState: Record}
 	for _, k := range processIdentity {
 		life[k], metrics[k] = Record, Resource
 	}
 	for _, k := range []string{ProcessCommandArgs, CommandArgsTruncated, ProcessUserID, ProcessRealUserID,
 		ProcessGroupID, ProcessRealGroupID, CgroupID, ThreadID, ProcessExitCode, ProcessExitTime,
-		ProcessLifetime, ProcessExitSignal, ProcessExitCoreDumped} {
+		ProcessLifetime, ProcessExitSignal, ProcessExitCoreDumped,
+		ProcessWorkingDirectory, ProcessFileless, OOMKilled, OOMRSS} {
 		life[k] = Record
 	}
 	return map[Signal]map[string]Place{Lifecycle: life, ProcessMetrics: metrics}
