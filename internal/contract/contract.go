@@ -64,16 +64,16 @@ const (
 	ProcessFileless         = "linnix.process.fileless"
 	// Exit records of processes the kernel's OOM killer chose: the mark,
 	// and the victim's resident memory at the kill, in bytes.
-	OOMKilled = "linnix.oom.killed"
-	OOMRSS    = "linnix.oom.rss"
-	ProcessCPUMode        = "cpu.mode"
-	ProcessState          = "process.state"
-	CPUModeUser           = "user"
-	CPUModeSystem         = "system"
-	ProcessStateRunning   = "running"
-	ProcessStateSleeping  = "sleeping"
-	ProcessStateStopped   = "stopped"
-	ProcessStateDefunct   = "defunct"
+	OOMKilled            = "linnix.oom.killed"
+	OOMRSS               = "linnix.oom.rss"
+	ProcessCPUMode       = "cpu.mode"
+	ProcessState         = "process.state"
+	CPUModeUser          = "user"
+	CPUModeSystem        = "system"
+	ProcessStateRunning  = "running"
+	ProcessStateSleeping = "sleeping"
+	ProcessStateStopped  = "stopped"
+	ProcessStateDefunct  = "defunct"
 )
 
 // Metric names.
@@ -90,8 +90,8 @@ const (
 	// CPU used over the last interval divided by the process's cgroup CPU
 	// limit (1 = the whole quota), only for processes in a limited cgroup.
 	MetricCPULimitUtilization = "linnix.process.cpu.limit_utilization"
-	MetricProcessCreated  = "system.process.created"
-	MetricProcessCount    = "system.process.count"
+	MetricProcessCreated      = "system.process.created"
+	MetricProcessCount        = "system.process.count"
 	// Host memory, on a resource that carries host.name only: the
 	// incident processor measures oom_risk and a leak's time to OOM with
 	// them, so it never reads the host it runs on.
