@@ -4,6 +4,7 @@ package main
 
 import (
 	linnixalertmanagerexporter "github.com/linnix-os/otelcol-linnix/exporter/linnixalertmanagerexporter"
+	linnixinsightsexporter "github.com/linnix-os/otelcol-linnix/exporter/linnixinsightsexporter"
 	linnixpagerdutyexporter "github.com/linnix-os/otelcol-linnix/exporter/linnixpagerdutyexporter"
 	linnixslackexporter "github.com/linnix-os/otelcol-linnix/exporter/linnixslackexporter"
 	linnixwebhookexporter "github.com/linnix-os/otelcol-linnix/exporter/linnixwebhookexporter"
@@ -95,6 +96,7 @@ func components() (otelcol.Factories, error) {
 		linnixpagerdutyexporter.NewFactory(),
 		linnixslackexporter.NewFactory(),
 		linnixwebhookexporter.NewFactory(),
+		linnixinsightsexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -110,6 +112,7 @@ func components() (otelcol.Factories, error) {
 		linnixpagerdutyexporter.NewFactory().Type():       "github.com/linnix-os/otelcol-linnix v0.0.0",
 		linnixslackexporter.NewFactory().Type():           "github.com/linnix-os/otelcol-linnix v0.0.0",
 		linnixwebhookexporter.NewFactory().Type():         "github.com/linnix-os/otelcol-linnix v0.0.0",
+		linnixinsightsexporter.NewFactory().Type():        "github.com/linnix-os/otelcol-linnix v0.0.0",
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](

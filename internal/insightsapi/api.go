@@ -174,3 +174,11 @@ type Stats struct {
 type Error struct {
 	Error string `json:"error"`
 }
+
+// DefaultEndpoint is where the exporter listens unless configured
+// otherwise, and where the CLI looks first.
+const DefaultEndpoint = "127.0.0.1:7070"
+
+// HeaderAuthorization carries `Bearer <token>` when the exporter has an
+// auth_token.
+const HeaderAuthorization = "Authorization"
