@@ -52,6 +52,17 @@ setcap: build
 	setcap $(CAPS) $(BIN)
 	getcap $(BIN)
 
+## package: build, then .deb and .rpm packages of bin/otelcol-linnix and
+## bin/linnix under dist/ (nfpm, config in packaging/nfpm.yaml); the version
+## is builder-config.yaml's dist.version
+package: build
+	rm -rf dist && mkdir -p dist
+	for p in deb rpm; do \
+		VERSION=$$(awk '$$1 == "version:" {print $$2; exit}' builder-config.yaml) GOARCH=$$($(GO) env GOARCH) \
+			$(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2 pkg --config packaging/nfpm.yaml --packager $$p --target dist/ || exit 1; \
+	done
+	ls -l dist
+
 ## test: tools, generated-code check, format, vet, unit + kernel tests, end-to-end tests
 test: deps check-generate fmt-check
 	$(GO) vet ./...
@@ -115,3 +126,4 @@ vmlinux:
 
 clean:
 	rm -rf bin
+	rm -rf dist
