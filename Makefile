@@ -24,8 +24,9 @@ CLI := bin/linnix
 CONFIG ?= examples/default.yaml
 # The capabilities of unprivileged use (see README, Privileges).
 CAPS := cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search+ep
-# prometheus: the scrape/remote-write tests and promtool; tmux: the TUI tests.
-APT_PACKAGES := clang llvm libbpf-dev bpftool prometheus-alertmanager prometheus tmux gcc make perl
+# prometheus: the scrape/remote-write tests and promtool; tmux: the TUI tests;
+# libcap2-bin: setcap for the least-privilege tests.
+APT_PACKAGES := clang llvm libbpf-dev bpftool prometheus-alertmanager prometheus tmux libcap2-bin gcc make perl
 # The local inference engine of the LLM integration test (node-llama-cpp).
 ENGINE_DIR := processor/incidentprocessor/internal/llm/testdata/server
 # Files that `make generate` writes; check-generate compares them before and after.
@@ -86,7 +87,7 @@ fuzz:
 ## deps: Debian packages for BPF code generation, the collector builder, and
 ## the LLM test engine's npm packages
 deps:
-	@missing=""; for c in clang llvm-strip bpftool prometheus-alertmanager prometheus promtool tmux gcc make perl; do command -v $$c >/dev/null || missing=1; done; \
+	@missing=""; for c in clang llvm-strip bpftool prometheus-alertmanager prometheus promtool tmux setcap getcap gcc make perl; do command -v $$c >/dev/null || missing=1; done; \
 	[ -f /usr/include/bpf/bpf_helpers.h ] || missing=1; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
