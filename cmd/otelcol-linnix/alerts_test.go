@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/linnix-os/otelcol-linnix/internal/testserver"
 )
 
 // The alert exporters in the built collector: a real burner's incident
@@ -73,38 +75,12 @@ service:
 // alertmanagerFor runs Debian's prometheus-alertmanager on loopback (no
 // cluster, temporary storage), routing every alert to receiver.
 func alertmanagerFor(t *testing.T, receiver string) string {
-	const bin = "/usr/bin/prometheus-alertmanager"
-	if _, err := os.Stat(bin); err != nil {
-		cmd := exec.Command("/bin/sh", "-c", "apt-get install -y -qq prometheus-alertmanager || (apt-get update -qq && apt-get install -y -qq prometheus-alertmanager)")
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("prometheus-alertmanager is needed (make deps installs it): %v\n%s", err, out)
-		}
-	}
-	dir := t.TempDir()
-	conf := writeConfig(t, "alertmanager.yml", fmt.Sprintf(`
+	return testserver.Alertmanager(t, fmt.Sprintf(`
 route: {receiver: test, group_by: [incident_id], group_wait: 100ms, group_interval: 500ms, repeat_interval: 1h}
 receivers:
   - name: test
     webhook_configs: [{url: "%s", send_resolved: true}]
-`, receiver))
-	port := freePort(t)
-	am := exec.Command(bin, "--config.file="+conf, "--storage.path="+dir, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
-		"--cluster.listen-address=", "--log.level=warn")
-	if err := am.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = am.Process.Kill(); _ = am.Wait() })
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitFor(t, 20*time.Second, "alertmanager ready", func() bool {
-		resp, err := http.Get(url + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return url
+`, receiver)).URL
 }
 
 // sink records the bodies POSTed to it.
