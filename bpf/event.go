@@ -38,6 +38,9 @@ const (
 	FlagThread            = uint32(processEventFlagFLAG_THREAD)
 	FlagFilenameTruncated = uint32(processEventFlagFLAG_FILENAME_TRUNCATED)
 	FlagCgroupTruncated   = uint32(processEventFlagFLAG_CGROUP_TRUNCATED)
+	FlagFileless          = uint32(processEventFlagFLAG_FILELESS)
+	FlagCwdTruncated      = uint32(processEventFlagFLAG_CWD_TRUNCATED)
+	FlagOOMKilled         = uint32(processEventFlagFLAG_OOM_KILLED)
 )
 
 // Layout of struct event_hdr in process.bpf.c. TestHeaderLayoutMatchesBTF
@@ -67,8 +70,12 @@ const (
 	offCPURuntime      = 96
 	offCPUUser         = 104
 	offCPUSystem       = 112
+	offOOMRSS          = 120
+	offCwdLen          = 128
+	offPad16           = 130
+	offPad32           = 132
 	// HeaderSize is the size of the fixed part of every record.
-	HeaderSize = 120
+	HeaderSize = 136
 )
 
 // Event is one decoded lifecycle record. Times are CLOCK_BOOTTIME
@@ -93,8 +100,13 @@ type Event struct {
 	// CgroupHierarchy is 0 for a cgroup v2 path, else the v1 hierarchy id.
 	CgroupHierarchy uint32
 	Comm            string
-	// Filename is the executed file of an exec record.
-	Filename   string
+	// Filename is the absolute path of the process's executable on fork
+	// and exec records, resolved by the kernel side from the file mapped
+	// (the interpreter of a script); "memfd:NAME" for a memfd. With
+	// FlagFilenameTruncated it holds the path's last components only.
+	Filename string
+	// Cwd is the working directory of an exec record.
+	Cwd        string
 	CgroupPath string
 	Argv       []string
 	// ArgvTotalLen is the size of the whole argument area, before the cap.
@@ -102,6 +114,9 @@ type Event struct {
 	// CPU time of the whole thread group in nanoseconds, on exit records:
 	// total run time, and its user and system split as the kernel sampled it.
 	CPURuntime, CPUUser, CPUSystem uint64
+	// OOMRSS is the resident memory in bytes of an OOM killer's victim at
+	// the kill, on its exit record (FlagOOMKilled).
+	OOMRSS uint64
 }
 
 // ErrShortRecord reports a record smaller than its header says.
@@ -119,9 +134,10 @@ func Decode(raw []byte, e *Event) error {
 		return fmt.Errorf("unknown event type %d", uint32(typ))
 	}
 	fnLen := int(le.Uint16(raw[offFilenameLen:]))
+	cwdLen := int(le.Uint16(raw[offCwdLen:]))
 	cgLen := int(le.Uint16(raw[offCgroupLen:]))
 	argvLen := int(le.Uint32(raw[offArgvLen:]))
-	want := HeaderSize + fnLen + cgLen + argvLen
+	want := HeaderSize + fnLen + cwdLen + cgLen + argvLen
 	if argvLen > len(raw) || want != len(raw) {
 		return fmt.Errorf("%w: record has %d bytes, header describes %d", ErrShortRecord, len(raw), want)
 	}
@@ -146,16 +162,28 @@ func Decode(raw []byte, e *Event) error {
 		CPURuntime:      le.Uint64(raw[offCPURuntime:]),
 		CPUUser:         le.Uint64(raw[offCPUUser:]),
 		CPUSystem:       le.Uint64(raw[offCPUSystem:]),
+		OOMRSS:          le.Uint64(raw[offOOMRSS:]),
 	}
 	data := raw[HeaderSize:]
 	e.Filename = validString(data[:fnLen])
-	e.CgroupPath = cgroupPath(data[fnLen : fnLen+cgLen])
-	e.Argv = splitArgv(data[fnLen+cgLen:])
+	data = data[fnLen:]
+	e.Cwd = validString(data[:cwdLen])
+	data = data[cwdLen:]
+	e.CgroupPath = cgroupPath(data[:cgLen])
+	e.Argv = splitArgv(data[cgLen:])
 	return nil
 }
 
 // ArgvTruncated reports whether the argument list was cut at the size cap.
 func (e *Event) ArgvTruncated() bool { return e.Flags&FlagArgvTruncated != 0 }
+
+// Fileless reports whether the executable has no name in any directory: a
+// memfd, or a file deleted after it was opened.
+func (e *Event) Fileless() bool { return e.Flags&FlagFileless != 0 }
+
+// OOMKilled reports whether an exit record is of a process the kernel's OOM
+// killer chose.
+func (e *Event) OOMKilled() bool { return e.Flags&FlagOOMKilled != 0 }
 
 // IsThread reports whether the record is about a thread, not a process.
 func (e *Event) IsThread() bool { return e.Flags&FlagThread != 0 }

@@ -9,6 +9,10 @@ import (
 
 // record builds a raw record the way process.bpf.c lays it out.
 func record(typ EventType, filename, cgroup, argv string, mutate func(h []byte)) []byte {
+	return recordCwd(typ, filename, "", cgroup, argv, mutate)
+}
+
+func recordCwd(typ EventType, filename, cwd, cgroup, argv string, mutate func(h []byte)) []byte {
 	h := make([]byte, HeaderSize)
 	le := binary.LittleEndian
 	le.PutUint64(h[offTimestamp:], 2_000_000_000)
@@ -24,6 +28,7 @@ func record(typ EventType, filename, cgroup, argv string, mutate func(h []byte))
 	le.PutUint32(h[offEGID:], 101)
 	le.PutUint32(h[offExitCode:], 7<<8)
 	le.PutUint16(h[offFilenameLen:], uint16(len(filename)))
+	le.PutUint16(h[offCwdLen:], uint16(len(cwd)))
 	le.PutUint16(h[offCgroupLen:], uint16(len(cgroup)))
 	le.PutUint32(h[offArgvLen:], uint32(len(argv)))
 	le.PutUint32(h[offArgvTotalLen:], uint32(len(argv)))
@@ -34,7 +39,7 @@ func record(typ EventType, filename, cgroup, argv string, mutate func(h []byte))
 	if mutate != nil {
 		mutate(h)
 	}
-	return append(append(append(h, filename...), cgroup...), argv...)
+	return append(append(append(append(h, filename...), cwd...), cgroup...), argv...)
 }
 
 func TestDecodeExec(t *testing.T) {
@@ -60,6 +65,34 @@ func TestDecodeExec(t *testing.T) {
 	}
 	if e.ArgvTruncated() || e.IsThread() {
 		t.Errorf("flags %#x", e.Flags)
+	}
+}
+
+func TestDecodeExecPathsAndMarks(t *testing.T) {
+	raw := recordCwd(EventExec, "memfd:payload", "/srv/app", "app.scope\x00", "x\x00", func(h []byte) {
+		binary.LittleEndian.PutUint32(h[offFlags:], FlagFileless)
+	})
+	var e Event
+	if err := Decode(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Filename != "memfd:payload" || e.Cwd != "/srv/app" || e.CgroupPath != "/app.scope" || !slices.Equal(e.Argv, []string{"x"}) {
+		t.Errorf("file %q cwd %q cgroup %q argv %q", e.Filename, e.Cwd, e.CgroupPath, e.Argv)
+	}
+	if !e.Fileless() || e.OOMKilled() {
+		t.Errorf("flags %#x", e.Flags)
+	}
+
+	raw = record(EventExit, "", "", "", func(h []byte) {
+		binary.LittleEndian.PutUint32(h[offFlags:], FlagOOMKilled)
+		binary.LittleEndian.PutUint64(h[offOOMRSS:], 64<<20)
+		binary.LittleEndian.PutUint32(h[offExitCode:], 9)
+	})
+	if err := Decode(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	if code, sig, _ := e.ExitCode(); !e.OOMKilled() || e.OOMRSS != 64<<20 || code != 137 || sig != 9 {
+		t.Errorf("oom exit: killed %v rss %d code %d signal %d", e.OOMKilled(), e.OOMRSS, code, sig)
 	}
 }
 

@@ -27,6 +27,7 @@ func TestHeaderLayoutMatchesBTF(t *testing.T) {
 		"filename_len": offFilenameLen, "cgroup_len": offCgroupLen,
 		"argv_len": offArgvLen, "argv_total_len": offArgvTotalLen, "comm": offComm,
 		"cpu_runtime_ns": offCPURuntime, "cpu_user_ns": offCPUUser, "cpu_system_ns": offCPUSystem,
+		"oom_rss_bytes": offOOMRSS, "cwd_len": offCwdLen, "pad16": offPad16, "pad32": offPad32,
 	}
 	if int(hdr.Size) != HeaderSize {
 		t.Errorf("event_hdr is %d bytes, decoder expects %d", hdr.Size, HeaderSize)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -25,6 +26,11 @@ type Options struct {
 	ArgvMaxBytes uint32
 	// IncludeThreads emits fork and exit records for threads too.
 	IncludeThreads bool
+	// WakeupBytes batches wakeups: records are written without waking the
+	// reader until the ring holds this many bytes, and the reader is
+	// expected to poll on a timer (SetReadDeadline). 0 wakes the reader for
+	// every record it has not yet caught up with.
+	WakeupBytes uint32
 }
 
 // Probe owns the loaded programs, their attachments and the ring reader.
@@ -37,6 +43,8 @@ type Probe struct {
 	// taskBuf is reused by ReadTasks; one collection reads at a time.
 	taskMu  sync.Mutex
 	taskBuf bytes.Buffer
+	// OOMMarks says whether OOM victims are marked on this kernel.
+	OOMMarks bool
 }
 
 // Losses are the kernel-side drop counters.
@@ -56,6 +64,9 @@ func Open(opts Options) (*Probe, error) {
 	}
 	if opts.ArgvMaxBytes == 0 {
 		opts.ArgvMaxBytes = DefaultArgvBytes
+	}
+	if opts.WakeupBytes >= opts.RingBufferSize {
+		return nil, fmt.Errorf("wakeup threshold %d must be below the ring buffer size %d", opts.WakeupBytes, opts.RingBufferSize)
 	}
 	if opts.ArgvMaxBytes > MaxArgvBytes {
 		return nil, fmt.Errorf("argv cap %d exceeds the kernel-side maximum %d", opts.ArgvMaxBytes, MaxArgvBytes)
@@ -78,6 +89,8 @@ func Open(opts Options) (*Probe, error) {
 		"include_threads":     opts.IncludeThreads,
 		"exit_has_group_dead": exitHasGroupDead(kernel),
 		"v1_subsys_id":        v1SubsysID(kernel),
+		"wakeup_bytes":        uint64(opts.WakeupBytes),
+		"page_size":           uint32(os.Getpagesize()),
 	}
 	for name, v := range consts {
 		if err := spec.Variables[name].Set(v); err != nil {
@@ -101,6 +114,15 @@ func Open(opts Options) (*Probe, error) {
 		}
 		p.links = append(p.links, l)
 	}
+	if markVictimTakesTask(kernel) {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p.objs.HandleOom})
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("attaching %s: %w", p.objs.HandleOom, err)
+		}
+		p.links = append(p.links, l)
+		p.OOMMarks = true
+	}
 	if p.iter, err = link.AttachIter(link.IterOptions{Program: p.objs.DumpTask}); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("attaching the task iterator: %w", err)
@@ -113,13 +135,21 @@ func Open(opts Options) (*Probe, error) {
 }
 
 // ReadRaw blocks until the next record and returns its bytes, valid until
-// the next call. It returns an error wrapping os.ErrClosed after Close.
+// the next call. It returns an error wrapping os.ErrClosed after Close, and
+// os.ErrDeadlineExceeded once the ring is empty after the read deadline.
 func (p *Probe) ReadRaw() ([]byte, error) {
 	if err := p.reader.ReadInto(&p.rec); err != nil {
 		return nil, err
 	}
 	return p.rec.RawSample, nil
 }
+
+// Pending is the number of bytes in the ring not yet read.
+func (p *Probe) Pending() int { return p.reader.AvailableBytes() }
+
+// SetReadDeadline sets when ReadRaw stops waiting for a wakeup and
+// returns what the ring holds; the zero time waits for wakeups alone.
+func (p *Probe) SetReadDeadline(t time.Time) { p.reader.SetDeadline(t) }
 
 // ReadTasks runs the task iterator once and returns a sample of every task
 // on the host, reusing dst's capacity.
@@ -186,7 +216,7 @@ func CheckPrerequisites() (*btf.Spec, error) {
 		if err != nil {
 			exe = "/path/to/otelcol-linnix"
 		}
-		return nil, fmt.Errorf("missing %s: run as root, or grant the capabilities with `sudo setcap cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search+ep %s` (cap_sys_ptrace and cap_dac_read_search let it read /proc of other users' processes)",
+		return nil, fmt.Errorf("missing %s: run as root, or grant the capabilities with `sudo setcap cap_bpf,cap_perfmon,cap_sys_ptrace+ep %s` (cap_sys_ptrace is optional: it lets the start-up snapshot read the executable of other users' processes that were running before the collector)",
 			strings.Join(missing, " and "), exe)
 	}
 	kernel, err := btf.LoadKernelSpec()
@@ -231,6 +261,31 @@ func exitHasGroupDead(kernel *btf.Spec) bool {
 	}
 	proto, ok := ptr.Target.(*btf.FuncProto)
 	return ok && len(proto.Params) == 3
+}
+
+// markVictimTakesTask reports whether the mark_victim tracepoint passes the
+// victim's task_struct, which handle_oom reads; older kernels pass only a
+// pid, and OOM victims are then not marked.
+func markVictimTakesTask(kernel *btf.Spec) bool {
+	var td *btf.Typedef
+	if err := kernel.TypeByName("btf_trace_mark_victim", &td); err != nil {
+		return false
+	}
+	ptr, ok := td.Type.(*btf.Pointer)
+	if !ok {
+		return false
+	}
+	proto, ok := ptr.Target.(*btf.FuncProto)
+	if !ok || len(proto.Params) < 2 {
+		return false
+	}
+	// Params[0] is the tracepoint's context; the first argument follows.
+	arg, ok := btf.UnderlyingType(proto.Params[1].Type).(*btf.Pointer)
+	if !ok {
+		return false
+	}
+	st, ok := arg.Target.(*btf.Struct)
+	return ok && st.Name == "task_struct"
 }
 
 // v1SubsysID picks the cgroup v1 controller whose path names a process's

@@ -29,6 +29,12 @@ enum event_flag {
 	FLAG_THREAD = 0x2,
 	FLAG_FILENAME_TRUNCATED = 0x4,
 	FLAG_CGROUP_TRUNCATED = 0x8,
+	// The executed file has no name in any directory: a memfd, or a file
+	// deleted since it was opened (its link count is zero).
+	FLAG_FILELESS = 0x10,
+	FLAG_CWD_TRUNCATED = 0x20,
+	// Exit of a process the OOM killer chose; oom_rss_bytes is set.
+	FLAG_OOM_KILLED = 0x40,
 };
 
 // Task flags the iterator and user space interpret (-type task_flag).
@@ -48,11 +54,21 @@ enum limits {
 	RING_BUFFER_MIN = 4096, // one page
 };
 
-#define FILENAME_MAX_LEN 4096
 #define CGROUP_MAX_DEPTH 12
 #define CGROUP_NAME_MAX 256
-#define PRE_ARGV_MASK 0x1fff
+// Paths are built backwards in scratch.path, PATH_MAX_LEN bytes at most
+// (the kernel's PATH_MAX), one component of at most NAME_MAX_LEN bytes per
+// step and PATH_MAX_DEPTH steps (mount crossings included).
+#define PATH_MAX_LEN 4096
+#define PATH_MASK (PATH_MAX_LEN - 1)
+#define NAME_MAX_LEN 255
+#define PATH_MAX_DEPTH 64
+// Header, executable path, working directory and cgroup path stay below
+// PRE_ARGV_MASK + 1 bytes (136 + 4095 + 4095 + 12 * 256); argv follows, so
+// that PRE_ARGV_MASK + ARGV_MAX_LEN fits SCRATCH_SIZE.
+#define PRE_ARGV_MASK 0x3fff
 #define SCRATCH_SIZE 32768
+#define OOM_VICTIMS_MAX 1024
 
 // Keep in sync with bpf/event.go; TestHeaderLayoutMatchesBTF checks it.
 struct event_hdr {
@@ -80,6 +96,10 @@ struct event_hdr {
 	__u64 cpu_runtime_ns;
 	__u64 cpu_user_ns;
 	__u64 cpu_system_ns;
+	__u64 oom_rss_bytes; // exit of an OOM victim: resident memory at the kill
+	__u16 cwd_len;       // exec records: the working directory follows the filename
+	__u16 pad16;
+	__u32 pad32;
 };
 
 // One record per task (thread) from the task iterator. Thread-group totals
@@ -128,6 +148,22 @@ struct scratch {
 	char buf[SCRATCH_SIZE];
 };
 
+// Where put_path builds a path backwards: room for a whole path plus one
+// component written at its lowest offset, so that the verifier can bound
+// every write by its mask. A map of its own: per-CPU values are at most
+// 32 KiB, all of which the record's buffer takes.
+struct path_scratch {
+	__u32 pos;   // start of the path built so far, in buf
+	__u32 state; // enum walk_state
+	char buf[PATH_MAX_LEN + NAME_MAX_LEN + 1];
+};
+
+enum walk_state {
+	WALK_RUNNING,
+	WALK_DONE,     // reached the root
+	WALK_DETACHED, // reached a dentry in no directory
+};
+
 // Set from user space before load.
 const volatile __u32 argv_max = ARGV_DEFAULT_LEN;
 const volatile bool include_threads = false;
@@ -140,6 +176,11 @@ const volatile bool exit_has_group_dead = false;
 // Which v1 hierarchy to read on hosts whose processes all sit at the v2 root
 // (hybrid mode): 0 disables the fallback.
 const volatile __u32 v1_subsys_id = 0;
+// Records are submitted without waking the reader, which drains the ring
+// on a short timer, until the ring holds wakeup_bytes: then the reader is
+// woken at once. 0 wakes it for every record (the kernel's default policy).
+const volatile __u64 wakeup_bytes = 0;
+const volatile __u32 page_size = 4096;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -153,6 +194,13 @@ struct {
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} path_map SEC(".maps");
+
 // Ring-buffer reserve failures, per CPU, indexed by event type.
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -160,6 +208,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
+
+// Resident memory in bytes of the processes the OOM killer chose, by tgid,
+// until their exit record carries it. LRU: a victim whose exit is never
+// seen (the program was attached in between) ages out.
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, OOM_VICTIMS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} oom_victims SEC(".maps");
 
 struct kernfs_node___pre615 {
 	struct kernfs_node *parent;
@@ -243,6 +301,10 @@ static __always_inline void fill_common(struct event_hdr *h, enum event_type typ
 	h->cpu_runtime_ns = 0;
 	h->cpu_user_ns = 0;
 	h->cpu_system_ns = 0;
+	h->oom_rss_bytes = 0;
+	h->cwd_len = 0;
+	h->pad16 = 0;
+	h->pad32 = 0;
 	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
 }
 
@@ -293,11 +355,116 @@ static __always_inline __u32 put_cgroup(struct scratch *s, struct event_hdr *h, 
 	return off;
 }
 
+// Writes the path of (dentry, vfsmnt) at s->buf[off] and returns its
+// length; *trunc is set when only its last components fit. The walk is the
+// kernel's d_path: up the dentries to the mount's root, across to the mount
+// point in the parent mount, until the task's root (a chroot, a container's
+// pivot_root) or the root of its mount namespace. A dentry that is its own
+// parent without being a mount's root is in no directory (a memfd, a pipe):
+// its name alone is the path, "memfd:NAME" for a memfd.
+//
+// The write position lives in the map, read back through a volatile load
+// each step: the verifier then sees the same unknown, bounded scalar at
+// the top of every iteration and can prune, where a position tracked in a
+// register makes every step's state distinct and the loop too costly to
+// verify.
+static __always_inline __u32 put_path(struct scratch *s, __u32 off, struct dentry *dentry,
+				      struct vfsmount *vfsmnt, struct fs_struct *fs, bool *trunc)
+{
+	struct dentry *root_dentry = BPF_CORE_READ(fs, root.dentry);
+	struct vfsmount *root_mnt = BPF_CORE_READ(fs, root.mnt);
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	__u32 zero = 0, pos, len;
+	struct path_scratch *ps = bpf_map_lookup_elem(&path_map, &zero);
+
+	if (!ps || !dentry || !vfsmnt)
+		return 0;
+	ps->pos = PATH_MAX_LEN;
+	ps->state = WALK_RUNNING;
+	for (int i = 0; i < PATH_MAX_DEPTH; i++) {
+		if (dentry == root_dentry && vfsmnt == root_mnt) {
+			ps->state = WALK_DONE;
+			break;
+		}
+		if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
+			struct mount *parent = BPF_CORE_READ(mnt, mnt_parent);
+			if (parent == mnt) {
+				ps->state = WALK_DONE;
+				break;
+			}
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = parent;
+			vfsmnt = (void *)parent + bpf_core_field_offset(struct mount, mnt);
+			continue;
+		}
+		struct dentry *up = BPF_CORE_READ(dentry, d_parent);
+		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+		len = BPF_CORE_READ(dentry, d_name.len);
+		pos = *(volatile __u32 *)&ps->pos;
+		if (len > NAME_MAX_LEN || pos > PATH_MAX_LEN || len + 1 >= pos)
+			break;
+		pos -= len;
+		bpf_probe_read_kernel(&ps->buf[pos & PATH_MASK], len & NAME_MAX_LEN, name);
+		if (up == dentry) {
+			ps->pos = pos;
+			ps->state = WALK_DETACHED;
+			break;
+		}
+		pos -= 1;
+		ps->buf[pos & PATH_MASK] = '/';
+		ps->pos = pos;
+		dentry = up;
+	}
+	pos = *(volatile __u32 *)&ps->pos;
+	if (pos > PATH_MAX_LEN)
+		return 0;
+	if (ps->state == WALK_RUNNING)
+		*trunc = true;
+	if (pos == PATH_MAX_LEN && ps->state != WALK_DETACHED) {
+		pos -= 1;
+		ps->buf[pos & PATH_MASK] = '/';
+	}
+	len = PATH_MAX_LEN - pos;
+	if (len > PATH_MASK)
+		len = PATH_MASK;
+	bpf_probe_read_kernel(&s->buf[off & PRE_ARGV_MASK], len, &ps->buf[pos & PATH_MASK]);
+	return len;
+}
+
+// Writes the path of the task's executable (mm->exe_file: the binary the
+// kernel mapped, the interpreter of a script) and flags a fileless one.
+static __always_inline __u32 put_exe(struct scratch *s, struct event_hdr *h, __u32 off,
+				     struct task_struct *task)
+{
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	bool trunc = false;
+
+	if (!exe)
+		return off;
+	__u32 n = put_path(s, off, BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt),
+			   BPF_CORE_READ(task, fs), &trunc);
+	if (BPF_CORE_READ(exe, f_inode, i_nlink) == 0)
+		h->flags |= FLAG_FILELESS;
+	if (trunc)
+		h->flags |= FLAG_FILENAME_TRUNCATED;
+	h->filename_len = n;
+	return off + n;
+}
+
 static __always_inline void emit(struct scratch *s, struct event_hdr *h, __u32 size)
 {
+	__u64 flags = 0;
+
 	if (size > SCRATCH_SIZE)
 		size = SCRATCH_SIZE;
-	if (bpf_ringbuf_output(&events, s->buf, size, 0) != 0) {
+	if (wakeup_bytes) {
+		// Wake the reader only when this record takes the ring past the
+		// threshold; its timer collects everything below it.
+		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		flags = avail < wakeup_bytes && avail + size >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
+	}
+	if (bpf_ringbuf_output(&events, s->buf, size, flags) != 0) {
 		__u32 key = h->type;
 		__u64 *cnt = bpf_map_lookup_elem(&lost, &key);
 		if (cnt)
@@ -319,7 +486,10 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	fill_common(h, EVENT_FORK, child);
 	if (thread)
 		h->flags |= FLAG_THREAD;
-	__u32 off = put_cgroup(s, h, sizeof(*h), child);
+	// The child runs its process's image: for a thread, the image of the
+	// process it joins, not of that process's parent.
+	__u32 off = put_exe(s, h, sizeof(*h), child);
+	off = put_cgroup(s, h, off, child);
 	emit(s, h, off);
 	return 0;
 }
@@ -333,17 +503,17 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	struct event_hdr *h = (struct event_hdr *)s->buf;
 	fill_common(h, EVENT_EXEC, task);
 
-	// interp is the file actually executed: the interpreter for scripts,
-	// the binary itself otherwise, as /proc/PID/exe reports it.
-	__u32 off = sizeof(*h);
-	const char *path = BPF_CORE_READ(bprm, interp);
-	long n = bpf_probe_read_kernel_str(&s->buf[off], FILENAME_MAX_LEN, path);
-	if (n > 0) {
-		h->filename_len = n - 1;
-		if (n == FILENAME_MAX_LEN)
-			h->flags |= FLAG_FILENAME_TRUNCATED;
-		off += n - 1;
-	}
+	// The new image is in place: mm->exe_file is the file the kernel
+	// executed (for a script, its interpreter), as /proc/PID/exe names it.
+	__u32 off = put_exe(s, h, sizeof(*h), task);
+
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	bool trunc = false;
+	__u32 n = put_path(s, off, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), fs, &trunc);
+	h->cwd_len = n;
+	if (trunc)
+		h->flags |= FLAG_CWD_TRUNCATED;
+	off += n;
 
 	off = put_cgroup(s, h, off, task);
 
@@ -402,9 +572,30 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 			h->cpu_user_ns += BPF_CORE_READ(leader, utime);
 			h->cpu_system_ns += BPF_CORE_READ(leader, stime);
 		}
+		__u32 tgid = h->pid;
+		__u64 *rss = bpf_map_lookup_elem(&oom_victims, &tgid);
+		if (rss) {
+			h->flags |= FLAG_OOM_KILLED;
+			h->oom_rss_bytes = *rss;
+			bpf_map_delete_elem(&oom_victims, &tgid);
+		}
 	}
 	__u32 off = put_cgroup(s, h, sizeof(*h), task);
 	emit(s, h, off);
+	return 0;
+}
+
+// The OOM killer chose task. User space attaches this only where the
+// tracepoint passes the task (older kernels pass a pid alone). Its resident
+// memory is read now: by its exit the OOM reaper may have freed it.
+SEC("tp_btf/mark_victim")
+int BPF_PROG(handle_oom, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u64 rss = mm ? rss_pages(mm) * page_size : 0;
+
+	bpf_map_update_elem(&oom_victims, &tgid, &rss, BPF_ANY);
 	return 0;
 }
 

@@ -20,6 +20,9 @@ const (
 	processEventFlagFLAG_THREAD             processEventFlag = 2
 	processEventFlagFLAG_FILENAME_TRUNCATED processEventFlag = 4
 	processEventFlagFLAG_CGROUP_TRUNCATED   processEventFlag = 8
+	processEventFlagFLAG_FILELESS           processEventFlag = 16
+	processEventFlagFLAG_CWD_TRUNCATED      processEventFlag = 32
+	processEventFlagFLAG_OOM_KILLED         processEventFlag = 64
 )
 
 type processEventType uint32
@@ -29,6 +32,13 @@ const (
 	processEventTypeEVENT_EXEC processEventType = 2
 	processEventTypeEVENT_EXIT processEventType = 3
 )
+
+type processPathScratch struct {
+	_     structs.HostLayout
+	Pos   uint32
+	State uint32
+	Buf   [4352]int8
+}
 
 type processScratch struct {
 	_   structs.HostLayout
@@ -47,14 +57,18 @@ const (
 const (
 	processMapEvents           = "events"
 	processMapLost             = "lost"
+	processMapOomVictims       = "oom_victims"
+	processMapPathMap          = "path_map"
 	processMapScratchMap       = "scratch_map"
 	processProgDumpTask        = "dump_task"
 	processProgHandleExec      = "handle_exec"
 	processProgHandleExit      = "handle_exit"
 	processProgHandleFork      = "handle_fork"
+	processProgHandleOom       = "handle_oom"
 	processVarArgvMax          = "argv_max"
 	processVarExitHasGroupDead = "exit_has_group_dead"
 	processVarIncludeThreads   = "include_threads"
+	processVarPageSize         = "page_size"
 	processVarUnusedEventFlag  = "unused_event_flag"
 	processVarUnusedEventHdr   = "unused_event_hdr"
 	processVarUnusedEventType  = "unused_event_type"
@@ -62,6 +76,7 @@ const (
 	processVarUnusedTaskFlag   = "unused_task_flag"
 	processVarUnusedTaskSample = "unused_task_sample"
 	processVarV1SubsysId       = "v1_subsys_id"
+	processVarWakeupBytes      = "wakeup_bytes"
 )
 
 // loadProcess returns the embedded CollectionSpec for process.
@@ -110,6 +125,7 @@ type processProgramSpecs struct {
 	HandleExec *ebpf.ProgramSpec `ebpf:"handle_exec"`
 	HandleExit *ebpf.ProgramSpec `ebpf:"handle_exit"`
 	HandleFork *ebpf.ProgramSpec `ebpf:"handle_fork"`
+	HandleOom  *ebpf.ProgramSpec `ebpf:"handle_oom"`
 }
 
 // processMapSpecs contains maps before they are loaded into the kernel.
@@ -118,6 +134,8 @@ type processProgramSpecs struct {
 type processMapSpecs struct {
 	Events     *ebpf.MapSpec `ebpf:"events"`
 	Lost       *ebpf.MapSpec `ebpf:"lost"`
+	OomVictims *ebpf.MapSpec `ebpf:"oom_victims"`
+	PathMap    *ebpf.MapSpec `ebpf:"path_map"`
 	ScratchMap *ebpf.MapSpec `ebpf:"scratch_map"`
 }
 
@@ -128,6 +146,7 @@ type processVariableSpecs struct {
 	ArgvMax          *ebpf.VariableSpec `ebpf:"argv_max"`
 	ExitHasGroupDead *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
 	IncludeThreads   *ebpf.VariableSpec `ebpf:"include_threads"`
+	PageSize         *ebpf.VariableSpec `ebpf:"page_size"`
 	UnusedEventFlag  *ebpf.VariableSpec `ebpf:"unused_event_flag"`
 	UnusedEventHdr   *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
 	UnusedEventType  *ebpf.VariableSpec `ebpf:"unused_event_type"`
@@ -135,6 +154,7 @@ type processVariableSpecs struct {
 	UnusedTaskFlag   *ebpf.VariableSpec `ebpf:"unused_task_flag"`
 	UnusedTaskSample *ebpf.VariableSpec `ebpf:"unused_task_sample"`
 	V1SubsysId       *ebpf.VariableSpec `ebpf:"v1_subsys_id"`
+	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // processObjects contains all objects after they have been loaded into the kernel.
@@ -159,6 +179,8 @@ func (o *processObjects) Close() error {
 type processMaps struct {
 	Events     *ebpf.Map `ebpf:"events"`
 	Lost       *ebpf.Map `ebpf:"lost"`
+	OomVictims *ebpf.Map `ebpf:"oom_victims"`
+	PathMap    *ebpf.Map `ebpf:"path_map"`
 	ScratchMap *ebpf.Map `ebpf:"scratch_map"`
 }
 
@@ -166,6 +188,8 @@ func (m *processMaps) Close() error {
 	return _ProcessClose(
 		m.Events,
 		m.Lost,
+		m.OomVictims,
+		m.PathMap,
 		m.ScratchMap,
 	)
 }
@@ -177,6 +201,7 @@ type processVariables struct {
 	ArgvMax          *ebpf.Variable `ebpf:"argv_max"`
 	ExitHasGroupDead *ebpf.Variable `ebpf:"exit_has_group_dead"`
 	IncludeThreads   *ebpf.Variable `ebpf:"include_threads"`
+	PageSize         *ebpf.Variable `ebpf:"page_size"`
 	UnusedEventFlag  *ebpf.Variable `ebpf:"unused_event_flag"`
 	UnusedEventHdr   *ebpf.Variable `ebpf:"unused_event_hdr"`
 	UnusedEventType  *ebpf.Variable `ebpf:"unused_event_type"`
@@ -184,6 +209,7 @@ type processVariables struct {
 	UnusedTaskFlag   *ebpf.Variable `ebpf:"unused_task_flag"`
 	UnusedTaskSample *ebpf.Variable `ebpf:"unused_task_sample"`
 	V1SubsysId       *ebpf.Variable `ebpf:"v1_subsys_id"`
+	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // processPrograms contains all programs after they have been loaded into the kernel.
@@ -194,6 +220,7 @@ type processPrograms struct {
 	HandleExec *ebpf.Program `ebpf:"handle_exec"`
 	HandleExit *ebpf.Program `ebpf:"handle_exit"`
 	HandleFork *ebpf.Program `ebpf:"handle_fork"`
+	HandleOom  *ebpf.Program `ebpf:"handle_oom"`
 }
 
 func (p *processPrograms) Close() error {
@@ -202,6 +229,7 @@ func (p *processPrograms) Close() error {
 		p.HandleExec,
 		p.HandleExit,
 		p.HandleFork,
+		p.HandleOom,
 	)
 }
 

@@ -210,7 +210,7 @@ var places = func() map[Signal]map[string]Place {
 	for _, k := range []string{ProcessCommandArgs, CommandArgsTruncated, ProcessUserID, ProcessRealUserID,
 		ProcessGroupID, ProcessRealGroupID, CgroupID, ThreadID, ProcessExitCode, ProcessExitTime,
 		ProcessLifetime, ProcessExitSignal, ProcessExitCoreDumped,
-		ProcessWorkingDirectory, ProcessFileless, OOMKilled, OOMRSS} {
+		ProcessWorkingDirectory, ProcessFileless, OOMKilled, OOMRSS, CgroupMemoryLimit} {
 		life[k] = Record
 	}
 	return map[Signal]map[string]Place{Lifecycle: life, ProcessMetrics: metrics}

@@ -39,6 +39,7 @@ func TestLoadConfig(t *testing.T) {
 		assert.EqualValues(t, 4096, cfg.CommandArgsMaxSize)
 		assert.Equal(t, 10*time.Second, cfg.CollectionInterval)
 		assert.Equal(t, 50, cfg.TopN)
+		assert.Equal(t, 20*time.Millisecond, cfg.batchInterval(), "unset means 20ms")
 	})
 
 	t.Run("custom", func(t *testing.T) {
@@ -48,6 +49,7 @@ func TestLoadConfig(t *testing.T) {
 		assert.Equal(t, CommandArgsFull, cfg.CommandArgs)
 		assert.EqualValues(t, 8192, cfg.CommandArgsMaxSize)
 		assert.True(t, cfg.IncludeThreads)
+		assert.Equal(t, 50*time.Millisecond, cfg.batchInterval())
 		assert.Equal(t, MatchConfig{
 			Executables: []string{"^python", "^java$"},
 			UIDs:        []uint32{1000, 1001},
@@ -86,16 +88,17 @@ func TestLoadConfig(t *testing.T) {
 	})
 
 	for name, want := range map[string]string{
-		"bad_ring":      "ring_buffer_size: must be a power of two",
-		"bad_args":      `command_args: must be one of redact, full, off, got "everything"`,
-		"bad_argv_cap":  "command_args_max_size: must be between 1 and 16384 bytes, got 32768",
-		"bad_regexp":    "include.executables[1]: error parsing regexp",
-		"bad_cgroup":    `exclude.cgroups[0]: "kubepods" must be an absolute cgroup path`,
-		"bad_size_text": `invalid size "8 megabytes"`,
-		"bad_interval":  "collection_interval: must be at least 100ms, got 10ms",
-		"bad_top_n":     "top_n: must be 0 (every process) or more, got -1",
-		"bad_floor":     "min_cpu_utilization: must not be negative, got -0.5",
-		"bad_redaction": "redaction::rules[2]: pattern: error parsing regexp",
+		"bad_ring":           "ring_buffer_size: must be a power of two",
+		"bad_batch_interval": "batch_interval: must be between 0 (the default, 20ms) and 1s, got 2s",
+		"bad_args":           `command_args: must be one of redact, full, off, got "everything"`,
+		"bad_argv_cap":       "command_args_max_size: must be between 1 and 16384 bytes, got 32768",
+		"bad_regexp":         "include.executables[1]: error parsing regexp",
+		"bad_cgroup":         `exclude.cgroups[0]: "kubepods" must be an absolute cgroup path`,
+		"bad_size_text":      `invalid size "8 megabytes"`,
+		"bad_interval":       "collection_interval: must be at least 100ms, got 10ms",
+		"bad_top_n":          "top_n: must be 0 (every process) or more, got -1",
+		"bad_floor":          "min_cpu_utilization: must not be negative, got -0.5",
+		"bad_redaction":      "redaction::rules[2]: pattern: error parsing regexp",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := load(t, name)

@@ -4,7 +4,6 @@ package ebpfprocessreceiver
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"path"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/internal/redact"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/containerid"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/memlimit"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
 )
@@ -35,9 +35,9 @@ type lifecycle struct {
 	redactor *redact.Redactor
 	hostName string
 	version  string
-	// exePath resolves a pid's executable when the kernel saw a relative
-	// path; it reads /proc in production.
-	exePath func(pid uint32) string
+	// limits names the memory limit on exit records of OOM victims, so that
+	// a rule can quote it without the metrics signal.
+	limits *memlimit.Cgroups
 	// metrics, when the receiver is in a metrics pipeline, is told of forks
 	// and exits between two samples.
 	metrics *collector
@@ -48,6 +48,11 @@ type lifecycle struct {
 	// exited remembers recent exits: on kernels without group_dead two
 	// threads may both report their group's exit.
 	exited map[uint32]uint64
+	// created caches process.creation.time strings: a process's fork, exec
+	// and exit records, and a storm's many records, format the same times.
+	created map[uint64]string
+	// body is reused to build each record's body.
+	body []byte
 }
 
 // createdAt formats a process's creation time for process.creation.time.
@@ -55,8 +60,25 @@ func (c wallClock) createdAt(start uint64) string {
 	return c.ts(start).AsTime().UTC().Format(time.RFC3339Nano)
 }
 
-// maxRecentExits bounds the exit de-duplication memory.
-const maxRecentExits = 4096
+// createdAt is born.createdAt, cached per start time.
+func (l *lifecycle) createdAt(start uint64) string {
+	if s, ok := l.created[start]; ok {
+		return s
+	}
+	if len(l.created) >= maxCreated {
+		clear(l.created)
+	}
+	s := l.born.createdAt(start)
+	l.created[start] = s
+	return s
+}
+
+const (
+	// maxRecentExits bounds the exit de-duplication memory.
+	maxRecentExits = 4096
+	// maxCreated bounds the creation time cache.
+	maxCreated = 8192
+)
 
 // collectArgs applies the command_args policy.
 func (l *lifecycle) collectArgs(args []string) []string {
@@ -100,17 +122,17 @@ func (c wallClock) ts(boot uint64) pcommon.Timestamp {
 	return pcommon.Timestamp(int64(boot) + c.offset)
 }
 
-// track updates the process table (and the metrics collector) with a batch
-// of events, for a receiver that is in no logs pipeline.
-func (l *lifecycle) trackAll(events []*bpf.Event) {
-	for _, e := range events {
-		_, _ = l.track(e)
+// trackAll updates the process table (and the metrics collector) with a
+// batch of events, for a receiver that is in no logs pipeline.
+func (l *lifecycle) trackAll(events []bpf.Event) {
+	for i := range events {
+		_, _ = l.track(&events[i])
 	}
 }
 
 // toLogs converts a batch of events into one plog.Logs; filtered-out events
 // still update the process table. It returns the number of records made.
-func (l *lifecycle) toLogs(events []*bpf.Event, clock wallClock) (plog.Logs, int) {
+func (l *lifecycle) toLogs(events []bpf.Event, clock wallClock) (plog.Logs, int) {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	res := rl.Resource().Attributes()
@@ -122,14 +144,15 @@ func (l *lifecycle) toLogs(events []*bpf.Event, clock wallClock) (plog.Logs, int
 	records := sl.LogRecords()
 	records.EnsureCapacity(len(events))
 	observed := pcommon.NewTimestampFromTime(time.Now())
-	for _, e := range events {
+	for i := range events {
+		e := &events[i]
 		info, keep := l.track(e)
 		if !keep {
 			continue
 		}
-		exeName := path.Base(info.ExePath)
-		if info.ExePath == "" {
-			exeName = e.Comm
+		exeName := e.Comm
+		if info.ExePath != "" {
+			exeName = path.Base(info.ExePath)
 		}
 		if !l.filter.Keep(procfilter.Process{ExecutableName: exeName, UID: e.EUID, CgroupPath: e.CgroupPath}) {
 			continue
@@ -149,15 +172,9 @@ func (l *lifecycle) toLogs(events []*bpf.Event, clock wallClock) (plog.Logs, int
 func (l *lifecycle) track(e *bpf.Event) (proctable.Info, bool) {
 	switch e.Type {
 	case bpf.EventExec:
-		exe := e.Filename
-		if !strings.HasPrefix(exe, "/") {
-			if p := l.exePath(e.PID); p != "" {
-				exe = p
-			}
-		}
 		info := proctable.Info{
 			StartTime:     e.StartTime,
-			ExePath:       exe,
+			ExePath:       exePath(e),
 			Args:          l.collectArgs(e.Argv),
 			ArgsTruncated: e.ArgvTruncated(),
 			CgroupPath:    e.CgroupPath,
@@ -166,10 +183,20 @@ func (l *lifecycle) track(e *bpf.Event) (proctable.Info, bool) {
 		l.table.Put(e.PID, info)
 		return info, true
 	case bpf.EventFork:
-		// A forked child runs its parent's image until it execs.
-		info, _ := l.table.Lookup(e.PPID)
 		if e.IsThread() {
+			// A thread belongs to the process it joins, not to that
+			// process's parent.
+			info, _ := l.table.Lookup(e.PID)
+			if p := exePath(e); p != "" {
+				info.ExePath = p
+			}
 			return info, true
+		}
+		// A forked child runs its parent's image (which the kernel side
+		// names) and arguments until it execs.
+		info, _ := l.table.Lookup(e.PPID)
+		if p := exePath(e); p != "" {
+			info.ExePath = p
 		}
 		info.StartTime, info.Coarse = e.StartTime, false
 		info.CgroupPath, info.CgroupLine = e.CgroupPath, cgroupLine(e)
@@ -200,9 +227,19 @@ func (l *lifecycle) track(e *bpf.Event) (proctable.Info, bool) {
 	}
 }
 
+// exePath is the executable path a fork or exec record names; "" where the
+// kernel side could not resolve it whole (deeper than its walk goes), so
+// that a partial path never passes for a real one.
+func exePath(e *bpf.Event) string {
+	if e.Flags&bpf.FlagFilenameTruncated != 0 {
+		return ""
+	}
+	return e.Filename
+}
+
 func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, exeName string, clock wallClock) {
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(16)
+	attrs.EnsureCapacity(20)
 	attrs.PutInt(contract.ProcessPID, int64(e.PID))
 	attrs.PutInt(contract.ProcessParentPID, int64(e.PPID))
 	attrs.PutStr(contract.ProcessExecutableName, exeName)
@@ -224,8 +261,13 @@ func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, e
 	attrs.PutInt(contract.ProcessRealUserID, int64(e.UID))
 	attrs.PutInt(contract.ProcessGroupID, int64(e.EGID))
 	attrs.PutInt(contract.ProcessRealGroupID, int64(e.GID))
-	attrs.PutStr(contract.ProcessCreationTime, l.born.createdAt(e.StartTime))
-	attrs.PutStr(contract.ProcessLinuxCgroup, cgroupLine(e))
+	attrs.PutStr(contract.ProcessCreationTime, l.createdAt(e.StartTime))
+	// The table's line was formatted from the same path at fork or exec.
+	line := info.CgroupLine
+	if line == "" || info.CgroupPath != e.CgroupPath {
+		line = cgroupLine(e)
+	}
+	attrs.PutStr(contract.ProcessLinuxCgroup, line)
 	attrs.PutInt(contract.CgroupID, int64(e.CgroupID))
 	if id := containerid.FromCgroupPath(e.CgroupPath); id != "" {
 		attrs.PutStr(contract.ContainerID, id)
@@ -234,14 +276,28 @@ func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, e
 		attrs.PutInt(contract.ThreadID, int64(e.TID))
 	}
 
-	var body string
+	b := l.body[:0]
 	switch e.Type {
 	case bpf.EventFork:
 		lr.SetEventName(contract.EventFork)
-		body = fmt.Sprintf("fork %s pid %d ppid %d uid %d", exeName, e.PID, e.PPID, e.EUID)
+		b = append(b, "fork "...)
+		b = append(b, exeName...)
+		b = appendIDs(b, e)
 	case bpf.EventExec:
 		lr.SetEventName(contract.EventExec)
-		body = fmt.Sprintf("exec %s pid %d ppid %d uid %d", info.ExePath, e.PID, e.PPID, e.EUID)
+		if e.Cwd != "" && e.Flags&bpf.FlagCwdTruncated == 0 {
+			attrs.PutStr(contract.ProcessWorkingDirectory, e.Cwd)
+		}
+		if e.Fileless() {
+			attrs.PutBool(contract.ProcessFileless, true)
+		}
+		b = append(b, "exec "...)
+		if info.ExePath != "" {
+			b = append(b, info.ExePath...)
+		} else {
+			b = append(b, exeName...)
+		}
+		b = appendIDs(b, e)
 	case bpf.EventExit:
 		lr.SetEventName(contract.EventExit)
 		code, sig, core := e.ExitCode()
@@ -252,18 +308,67 @@ func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, e
 		attrs.PutInt(contract.ProcessExitCode, int64(code))
 		attrs.PutStr(contract.ProcessExitTime, clock.ts(e.Timestamp).AsTime().UTC().Format(time.RFC3339Nano))
 		attrs.PutDouble(contract.ProcessLifetime, lifetime.Seconds())
-		how := "code " + strconv.Itoa(code)
-		if sig != 0 {
+		b = append(b, "exit "...)
+		b = append(b, exeName...)
+		b = append(b, " pid "...)
+		b = strconv.AppendUint(b, uint64(e.PID), 10)
+		if sig == 0 {
+			b = append(b, " code "...)
+			b = strconv.AppendInt(b, int64(code), 10)
+		} else {
 			attrs.PutInt(contract.ProcessExitSignal, int64(sig))
-			how = "killed by " + unix.SignalName(unix.Signal(sig))
+			b = append(b, " killed by "...)
+			b = append(b, unix.SignalName(unix.Signal(sig))...)
 			if core {
 				attrs.PutBool(contract.ProcessExitCoreDumped, true)
-				how += " (core dumped)"
+				b = append(b, " (core dumped)"...)
 			}
 		}
-		body = fmt.Sprintf("exit %s pid %d %s after %s", exeName, e.PID, how, lifetime.Round(time.Millisecond))
+		if e.OOMKilled() {
+			b = l.putOOM(attrs, b, e, line)
+		}
+		b = append(b, " after "...)
+		b = append(b, lifetime.Round(time.Millisecond).String()...)
 	}
-	lr.Body().SetStr(body)
+	lr.Body().SetStr(string(b))
+	l.body = b
+}
+
+// appendIDs appends " pid N ppid N uid N" to a body.
+func appendIDs(b []byte, e *bpf.Event) []byte {
+	b = append(b, " pid "...)
+	b = strconv.AppendUint(b, uint64(e.PID), 10)
+	b = append(b, " ppid "...)
+	b = strconv.AppendUint(b, uint64(e.PPID), 10)
+	b = append(b, " uid "...)
+	return strconv.AppendUint(b, uint64(e.EUID), 10)
+}
+
+// putOOM marks the exit of an OOM killer's victim: its resident memory at
+// the kill and, where the cgroup has one, the memory limit it ran against
+// (read now: a limit is rarely changed between a kill and its exit).
+func (l *lifecycle) putOOM(attrs pcommon.Map, b []byte, e *bpf.Event, cgroupLine string) []byte {
+	attrs.PutBool(contract.OOMKilled, true)
+	attrs.PutInt(contract.OOMRSS, int64(e.OOMRSS))
+	b = append(b, " by the OOM killer at "...)
+	b = appendMiB(b, e.OOMRSS)
+	b = append(b, " resident"...)
+	if l.limits == nil {
+		return b
+	}
+	if limit, ok := l.limits.Limit(cgroupLine, int(e.PID)); ok {
+		attrs.PutInt(contract.CgroupMemoryLimit, limit)
+		b = append(b, " of a "...)
+		b = appendMiB(b, uint64(limit))
+		b = append(b, " limit"...)
+	}
+	return b
+}
+
+// appendMiB appends a byte count in MiB with one decimal.
+func appendMiB(b []byte, n uint64) []byte {
+	b = strconv.AppendFloat(b, float64(n)/(1<<20), 'f', 1, 64)
+	return append(b, " MiB"...)
 }
 
 // cgroupLine formats the path like a line of /proc/PID/cgroup, as the

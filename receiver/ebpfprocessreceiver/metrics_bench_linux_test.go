@@ -32,19 +32,29 @@ func spawnSleepers(b *testing.B, total int) {
 
 // BenchmarkCollect1000 measures one collection at 1,000 processes: the task
 // iterator read, the per-process sums and the pdata conversion of every
-// process (top_n 0).
+// process (top_n 0), with the hand-built pdata and with the generated
+// builder, on the same receiver.
 func BenchmarkCollect1000(b *testing.B) {
 	spawnSleepers(b, 1000)
 	r := startMetrics(b)
-	b.ReportAllocs()
-	var points int
-	for b.Loop() {
-		md, err := r.coll.collect()
-		if err != nil {
-			b.Fatal(err)
+	for _, byHand := range []bool{true, false} {
+		name := "by_hand"
+		if !byHand {
+			name = "builder"
 		}
-		points = md.DataPointCount()
+		b.Run(name, func(b *testing.B) {
+			r.coll.byHand = byHand
+			b.ReportAllocs()
+			var points int
+			for b.Loop() {
+				md, err := r.coll.collect()
+				if err != nil {
+					b.Fatal(err)
+				}
+				points = md.DataPointCount()
+			}
+			b.ReportMetric(float64(len(r.coll.procs)), "processes")
+			b.ReportMetric(float64(points), "points/op")
+		})
 	}
-	b.ReportMetric(float64(len(r.coll.procs)), "processes")
-	b.ReportMetric(float64(points), "points/op")
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/linnix-os/otelcol-linnix/bpf"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/containerid"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/cpulimit"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/memlimit"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
@@ -58,7 +59,8 @@ type candidate struct {
 	rss      uint64
 	info     proctable.Info
 	exeName  string
-	created  string // process.creation.time
+	created  string  // process.creation.time
+	cpuLimit float64 // cores; 0: no CPU limit
 }
 
 // cgroupLimitTTL is how long a cgroup's memory limit is reused: limits
@@ -82,6 +84,16 @@ type collector struct {
 	// /proc/meminfo is read for the host memory metrics.
 	cgroups  *memlimit.Cgroups
 	hostRoot string
+	// cpuLimits answers linnix.cgroup.cpu.limit; nil when neither it nor
+	// linnix.process.cpu.limit_utilization is enabled, or no hierarchy
+	// has the cpu controller.
+	cpuLimits *cpulimit.Limits
+	// byHand: per-process pdata is built directly (see appendProcess)
+	// rather than through the generated builder; descs are the generated
+	// metrics' names, descriptions and units it copies.
+	byHand       bool
+	descs        processMetricDescs
+	scopeVersion string
 
 	created atomic.Int64
 	mu      sync.Mutex
@@ -98,7 +110,7 @@ type collector struct {
 }
 
 func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *proctable.Table, filter *procfilter.Filter, host string, born wallClock) *collector {
-	return &collector{
+	c := &collector{
 		cfg:      cfg,
 		probe:    probe,
 		table:    table,
@@ -114,7 +126,17 @@ func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *p
 		prev:     map[uint32]cpuMark{},
 		next:     map[uint32]cpuMark{},
 		owners:   map[uint32]string{},
+
+		byHand:       canBuildByHand(cfg.MetricsBuilderConfig),
+		descs:        newProcessMetricDescs(set),
+		scopeVersion: set.BuildInfo.Version,
 	}
+	if cfg.ResourceAttributes.LinnixCgroupCPULimit.Enabled || cfg.Metrics.LinnixProcessCPULimitUtilization.Enabled {
+		if l := cpulimit.New("/"); l.Available() {
+			c.cpuLimits = l
+		}
+	}
+	return c
 }
 
 func (c *collector) noteFork() { c.created.Add(1) }
@@ -144,6 +166,12 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 	c.exited = nil
 	c.mu.Unlock()
 
+	// One scan of the cpu hierarchy per collection, at the instant of the
+	// task sample, whatever the number of processes.
+	var limits map[uint32]float64
+	if c.cpuLimits != nil {
+		limits = c.cpuLimits.Scan()
+	}
 	states := map[procstats.State]int64{}
 	cands := c.cands[:0]
 	var gone map[uint32]uint64
@@ -171,7 +199,7 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 		if start, ok := gone[p.PID]; ok && start == p.StartTime {
 			continue // a zombie whose exit record is reported below
 		}
-		cd := candidate{p: p, pid: p.PID, start: p.StartTime, at: now, rss: p.RSSBytes, created: mark.created}
+		cd := candidate{p: p, pid: p.PID, start: p.StartTime, at: now, rss: p.RSSBytes, created: mark.created, cpuLimit: limits[p.PID]}
 		c.rate(&cd, mark)
 		cd.info, _ = c.table.Get(p.PID, p.StartTime)
 		cd.exeName = exeName(cd.info, p.Comm)
@@ -181,6 +209,13 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 	}
 	for i := range exited {
 		e := &exited[i]
+		if m, ok := c.prev[e.pid]; ok && m.start == e.start && m.at >= e.at {
+			// The last collection sampled it already exiting (its exit
+			// record was read after that sample): its final values are
+			// out, and a sample stamped at the earlier exit time would
+			// go back in time, which Prometheus remote write refuses.
+			continue
+		}
 		cd := candidate{exited: e, pid: e.pid, start: e.start, at: e.at, info: e.info, exeName: exeName(e.info, e.comm),
 			created: c.born.createdAt(e.start)}
 		c.rate(&cd, cpuMark{total: e.total, user: e.user, sys: e.sys})
@@ -190,8 +225,18 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 	}
 	c.prev, c.next, c.lastAt = next, c.prev, now
 
-	for _, cd := range c.selectTop(cands) {
-		c.record(cd, clock, now)
+	selected := c.selectTop(cands)
+	md := pmetric.NewMetrics()
+	if c.byHand {
+		rms := md.ResourceMetrics()
+		rms.EnsureCapacity(len(selected) + 1)
+		for i := range selected {
+			c.appendProcess(rms, &selected[i], clock, now)
+		}
+	} else {
+		for _, cd := range selected {
+			c.record(cd, clock, now)
+		}
 	}
 	c.cands = cands[:0]
 	ts := clock.ts(now)
@@ -215,7 +260,12 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 	}
 	rb := c.mb.NewResourceBuilder()
 	rb.SetHostName(c.hostName)
-	return c.mb.Emit(metadata.WithResource(rb.Emit()), metadata.WithStartTimeOverride(c.started)), nil
+	host := c.mb.Emit(metadata.WithResource(rb.Emit()), metadata.WithStartTimeOverride(c.started))
+	if !c.byHand {
+		return host, nil
+	}
+	host.ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	return md, nil
 }
 
 // rate fills cd's CPU rates from the previous sample of the same process or,
@@ -303,6 +353,9 @@ func (c *collector) record(cd candidate, clock wallClock, now uint64) {
 		mb.RecordLinnixProcessCPUCoresDataPoint(ts, cd.cores)
 		mb.RecordProcessCPUUtilizationDataPoint(ts, cd.userRate/c.numCPU, metadata.AttributeCPUModeUser)
 		mb.RecordProcessCPUUtilizationDataPoint(ts, cd.sysRate/c.numCPU, metadata.AttributeCPUModeSystem)
+		if cd.cpuLimit > 0 {
+			mb.RecordLinnixProcessCPULimitUtilizationDataPoint(ts, cd.cores/cd.cpuLimit)
+		}
 	}
 
 	rb := mb.NewResourceBuilder()
@@ -332,6 +385,9 @@ func (c *collector) record(cd candidate, clock wallClock, now uint64) {
 		if id := containerid.FromCgroupPath(cd.info.CgroupPath); id != "" {
 			rb.SetContainerID(id)
 		}
+	}
+	if cd.cpuLimit > 0 {
+		rb.SetLinnixCgroupCPULimit(cd.cpuLimit)
 	}
 	mb.EmitForResource(metadata.WithResource(rb.Emit()), metadata.WithStartTimeOverride(c.born.ts(cd.start)))
 }
@@ -386,4 +442,268 @@ func onlineCPUs() int {
 		n += b - a + 1
 	}
 	return max(1, n)
+}
+
+// metricDesc is what a generated metric carries besides its data points.
+type metricDesc struct {
+	name, description, unit string
+	sum, monotonic          bool
+}
+
+// processMetricDescs are the per-process metrics, in the order the
+// generated builder emits them.
+type processMetricDescs struct {
+	cores, limitUtilization, contextSwitches, cpuTime, cpuUtilization,
+	memoryUsage, memoryVirtual, pagingFaults, threadCount, uptime metricDesc
+}
+
+// newProcessMetricDescs takes the names, descriptions and units from the
+// generated builder itself, so that the two paths cannot drift apart.
+func newProcessMetricDescs(set receiver.Settings) processMetricDescs {
+	cfg := metadata.DefaultMetricsBuilderConfig()
+	m := &cfg.Metrics
+	m.LinnixProcessCPUCores.Enabled = true
+	m.LinnixProcessCPULimitUtilization.Enabled = true
+	m.ProcessContextSwitches.Enabled = true
+	m.ProcessCPUTime.Enabled = true
+	m.ProcessCPUUtilization.Enabled = true
+	m.ProcessMemoryUsage.Enabled = true
+	m.ProcessMemoryVirtual.Enabled = true
+	m.ProcessPagingFaults.Enabled = true
+	m.ProcessThreadCount.Enabled = true
+	m.ProcessUptime.Enabled = true
+	mb := metadata.NewMetricsBuilder(cfg, set)
+	mb.RecordLinnixProcessCPUCoresDataPoint(0, 0)
+	mb.RecordLinnixProcessCPULimitUtilizationDataPoint(0, 0)
+	mb.RecordProcessContextSwitchesDataPoint(0, 0, metadata.AttributeContextSwitchTypeVoluntary)
+	mb.RecordProcessCPUTimeDataPoint(0, 0, metadata.AttributeCPUModeUser)
+	mb.RecordProcessCPUUtilizationDataPoint(0, 0, metadata.AttributeCPUModeUser)
+	mb.RecordProcessMemoryUsageDataPoint(0, 0)
+	mb.RecordProcessMemoryVirtualDataPoint(0, 0)
+	mb.RecordProcessPagingFaultsDataPoint(0, 0, metadata.AttributePagingFaultTypeMinor)
+	mb.RecordProcessThreadCountDataPoint(0, 0)
+	mb.RecordProcessUptimeDataPoint(0, 0)
+	descs := map[string]metricDesc{}
+	ms := mb.Emit().ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	for i := 0; i < ms.Len(); i++ {
+		m := ms.At(i)
+		d := metricDesc{name: m.Name(), description: m.Description(), unit: m.Unit()}
+		if m.Type() == pmetric.MetricTypeSum {
+			d.sum, d.monotonic = true, m.Sum().IsMonotonic()
+		}
+		descs[d.name] = d
+	}
+	return processMetricDescs{
+		cores:            descs["linnix.process.cpu.cores"],
+		limitUtilization: descs["linnix.process.cpu.limit_utilization"],
+		contextSwitches:  descs["process.context_switches"],
+		cpuTime:          descs["process.cpu.time"],
+		cpuUtilization:   descs["process.cpu.utilization"],
+		memoryUsage:      descs["process.memory.usage"],
+		memoryVirtual:    descs["process.memory.virtual"],
+		pagingFaults:     descs["process.paging.faults"],
+		threadCount:      descs["process.thread.count"],
+		uptime:           descs["process.uptime"],
+	}
+}
+
+// points appends the metric to ms and returns its data points, room made
+// for n.
+func (d *metricDesc) points(ms pmetric.MetricSlice, n int) pmetric.NumberDataPointSlice {
+	m := ms.AppendEmpty()
+	m.SetName(d.name)
+	m.SetDescription(d.description)
+	m.SetUnit(d.unit)
+	var dps pmetric.NumberDataPointSlice
+	if d.sum {
+		s := m.SetEmptySum()
+		s.SetIsMonotonic(d.monotonic)
+		s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		dps = s.DataPoints()
+	} else {
+		dps = m.SetEmptyGauge().DataPoints()
+	}
+	dps.EnsureCapacity(n)
+	return dps
+}
+
+func point(dps pmetric.NumberDataPointSlice, start, ts pcommon.Timestamp) pmetric.NumberDataPoint {
+	dp := dps.AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	return dp
+}
+
+func (d *metricDesc) ints(ms pmetric.MetricSlice, start, ts pcommon.Timestamp, key, a string, va int64, b string, vb int64) {
+	dps := d.points(ms, 2)
+	dp := point(dps, start, ts)
+	dp.SetIntValue(va)
+	dp.Attributes().PutStr(key, a)
+	dp = point(dps, start, ts)
+	dp.SetIntValue(vb)
+	dp.Attributes().PutStr(key, b)
+}
+
+func (d *metricDesc) doubles(ms pmetric.MetricSlice, start, ts pcommon.Timestamp, key, a string, va float64, b string, vb float64) {
+	dps := d.points(ms, 2)
+	dp := point(dps, start, ts)
+	dp.SetDoubleValue(va)
+	dp.Attributes().PutStr(key, a)
+	dp = point(dps, start, ts)
+	dp.SetDoubleValue(vb)
+	dp.Attributes().PutStr(key, b)
+}
+
+func (d *metricDesc) int(ms pmetric.MetricSlice, start, ts pcommon.Timestamp, v int64) {
+	point(d.points(ms, 1), start, ts).SetIntValue(v)
+}
+
+func (d *metricDesc) double(ms pmetric.MetricSlice, start, ts pcommon.Timestamp, v float64) {
+	point(d.points(ms, 1), start, ts).SetDoubleValue(v)
+}
+
+// canBuildByHand says whether appendProcess produces what the generated
+// builder would for this config. It does not implement the builder's
+// experimental resource attribute filters (metrics_include/exclude) nor the
+// merging of data points whose attribute is disabled; a config that uses
+// either keeps the generated builder.
+func canBuildByHand(cfg metadata.MetricsBuilderConfig) bool {
+	ra := cfg.ResourceAttributes
+	for _, a := range []metadata.ResourceAttributeConfig{
+		ra.ContainerID, ra.HostName, ra.LinnixCgroupCPULimit, ra.LinnixCgroupMemoryLimit, ra.ProcessCommand,
+		ra.ProcessCreationTime, ra.ProcessExecutableName, ra.ProcessExecutablePath, ra.ProcessLinuxCgroup,
+		ra.ProcessOwner, ra.ProcessParentPid, ra.ProcessPid,
+	} {
+		if len(a.MetricsInclude) > 0 || len(a.MetricsExclude) > 0 {
+			return false
+		}
+	}
+	m := cfg.Metrics
+	return slices.Contains(m.ProcessContextSwitches.EnabledAttributes, metadata.ProcessContextSwitchesMetricAttributeKeyContextSwitchType) &&
+		slices.Contains(m.ProcessCPUTime.EnabledAttributes, metadata.ProcessCPUTimeMetricAttributeKeyCPUMode) &&
+		slices.Contains(m.ProcessCPUUtilization.EnabledAttributes, metadata.ProcessCPUUtilizationMetricAttributeKeyCPUMode) &&
+		slices.Contains(m.ProcessPagingFaults.EnabledAttributes, metadata.ProcessPagingFaultsMetricAttributeKeyPagingFaultType)
+}
+
+// appendProcess is record without the generated builder: the same resource
+// and metrics, built in place. The builder records each metric into a
+// buffer, moves it into a new resource, copies the resource's attributes in
+// and rewrites every start time; at one resource per process that was most
+// of a collection's cost.
+func (c *collector) appendProcess(rms pmetric.ResourceMetricsSlice, cd *candidate, clock wallClock, now uint64) {
+	m := &c.cfg.Metrics
+	live := cd.p != nil
+	rate := cd.cores >= 0
+	limited := rate && cd.cpuLimit > 0
+	// The builder drops a resource without metrics.
+	if !m.ProcessCPUTime.Enabled &&
+		!(rate && (m.LinnixProcessCPUCores.Enabled || m.ProcessCPUUtilization.Enabled)) &&
+		!(limited && m.LinnixProcessCPULimitUtilization.Enabled) &&
+		!(live && (m.ProcessContextSwitches.Enabled || m.ProcessMemoryUsage.Enabled || m.ProcessMemoryVirtual.Enabled ||
+			m.ProcessPagingFaults.Enabled || m.ProcessThreadCount.Enabled || m.ProcessUptime.Enabled)) {
+		return
+	}
+	var user, sys uint64
+	var ppid, euid uint32
+	if live {
+		user, sys, ppid, euid = cd.p.CPUUser, cd.p.CPUSystem, cd.p.PPID, cd.p.EUID
+	} else {
+		user, sys, ppid, euid = cd.exited.user, cd.exited.sys, cd.exited.ppid, cd.exited.euid
+	}
+
+	rm := rms.AppendEmpty()
+	c.putResource(rm.Resource().Attributes(), cd, ppid, euid)
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(metadata.ScopeName)
+	sm.Scope().SetVersion(c.scopeVersion)
+	ms := sm.Metrics()
+	ms.EnsureCapacity(10)
+	d := &c.descs
+	ts, start := clock.ts(cd.at), c.born.ts(cd.start)
+	if rate && m.LinnixProcessCPUCores.Enabled {
+		d.cores.double(ms, start, ts, cd.cores)
+	}
+	if limited && m.LinnixProcessCPULimitUtilization.Enabled {
+		d.limitUtilization.double(ms, start, ts, cd.cores/cd.cpuLimit)
+	}
+	if live && m.ProcessContextSwitches.Enabled {
+		d.contextSwitches.ints(ms, start, ts, "type", "voluntary", int64(cd.p.Voluntary), "involuntary", int64(cd.p.Involuntary))
+	}
+	if m.ProcessCPUTime.Enabled {
+		d.cpuTime.doubles(ms, start, ts, "cpu.mode", "user", float64(user)/1e9, "system", float64(sys)/1e9)
+	}
+	if rate && m.ProcessCPUUtilization.Enabled {
+		d.cpuUtilization.doubles(ms, start, ts, "cpu.mode", "user", cd.userRate/c.numCPU, "system", cd.sysRate/c.numCPU)
+	}
+	if !live {
+		return
+	}
+	p := cd.p
+	if m.ProcessMemoryUsage.Enabled {
+		d.memoryUsage.int(ms, start, ts, int64(p.RSSBytes))
+	}
+	if m.ProcessMemoryVirtual.Enabled {
+		d.memoryVirtual.int(ms, start, ts, int64(p.VirtualBytes))
+	}
+	if m.ProcessPagingFaults.Enabled {
+		d.pagingFaults.ints(ms, start, ts, "type", "minor", int64(p.MinorFaults), "major", int64(p.MajorFaults))
+	}
+	if m.ProcessThreadCount.Enabled {
+		d.threadCount.int(ms, start, ts, p.Threads)
+	}
+	if m.ProcessUptime.Enabled {
+		d.uptime.double(ms, start, ts, float64(now-min(now, cd.start))/1e9)
+	}
+}
+
+// putResource sets a process's resource attributes in record's order.
+func (c *collector) putResource(attrs pcommon.Map, cd *candidate, ppid, euid uint32) {
+	ra := &c.cfg.ResourceAttributes
+	attrs.EnsureCapacity(12)
+	if ra.HostName.Enabled {
+		attrs.PutStr("host.name", c.hostName)
+	}
+	if ra.ProcessPid.Enabled {
+		attrs.PutInt("process.pid", int64(cd.pid))
+	}
+	if ra.ProcessParentPid.Enabled {
+		attrs.PutInt("process.parent_pid", int64(ppid))
+	}
+	if ra.ProcessExecutableName.Enabled {
+		attrs.PutStr("process.executable.name", cd.exeName)
+	}
+	if cd.info.ExePath != "" && ra.ProcessExecutablePath.Enabled {
+		attrs.PutStr("process.executable.path", cd.info.ExePath)
+	}
+	if len(cd.info.Args) > 0 && ra.ProcessCommand.Enabled {
+		attrs.PutStr("process.command", cd.info.Args[0])
+	}
+	if ra.ProcessOwner.Enabled {
+		attrs.PutStr("process.owner", c.owner(euid))
+	}
+	if ra.ProcessCreationTime.Enabled {
+		attrs.PutStr("process.creation.time", cd.created)
+	}
+	if cd.info.CgroupPath != "" {
+		if ra.ProcessLinuxCgroup.Enabled {
+			attrs.PutStr("process.linux.cgroup", cd.info.CgroupLine)
+		}
+		if ra.LinnixCgroupMemoryLimit.Enabled {
+			pid := 0 // an exited process has no /proc to consult
+			if cd.p != nil {
+				pid = int(cd.pid)
+			}
+			if limit, ok := c.cgroups.Limit(cd.info.CgroupLine, pid); ok {
+				attrs.PutInt("linnix.cgroup.memory.limit", limit)
+			}
+		}
+		if ra.ContainerID.Enabled {
+			if id := containerid.FromCgroupPath(cd.info.CgroupPath); id != "" {
+				attrs.PutStr("container.id", id)
+			}
+		}
+	}
+	if cd.cpuLimit > 0 && ra.LinnixCgroupCPULimit.Enabled {
+		attrs.PutDouble("linnix.cgroup.cpu.limit", cd.cpuLimit)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -20,18 +19,24 @@ import (
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/internal/periodic"
 	"github.com/linnix-os/otelcol-linnix/internal/redact"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/memlimit"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
 )
 
 const (
-	// queueSize bounds the decoded events waiting for conversion. The
-	// kernel ring buffer is the main buffer; this queue lets the reader keep
-	// draining it while a batch is being converted or consumed.
-	queueSize = 16384
-	// maxBatch bounds the records of one ConsumeLogs call.
+	// queueBatches bounds the batches of decoded events waiting for
+	// conversion. The kernel ring buffer is the main buffer; this queue lets
+	// the reader keep draining it while a batch is converted or consumed.
+	queueBatches = 32
+	// maxBatch bounds the records of one batch and ConsumeLogs call.
 	maxBatch = 1024
+	// wakeupFraction: the kernel side wakes the reader when the ring is
+	// this fraction full, long before it could overflow.
+	wakeupFraction = 8
+	// limitTTL: memory limits named on OOM exits are re-read after this.
+	limitTTL = 10 * time.Second
 )
 
 type ebpfReceiver struct {
@@ -42,7 +47,9 @@ type ebpfReceiver struct {
 
 	telemetry *metadata.TelemetryBuilder
 	probe     *bpf.Probe
-	queue     chan *bpf.Event
+	queue     chan []bpf.Event
+	// free returns converted batches to the reader for reuse.
+	free      chan []bpf.Event
 	lc        *lifecycle
 	coll      *collector
 	cancel    context.CancelFunc
@@ -80,11 +87,10 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 		redactor: redactor,
 		hostName: host,
 		version:  r.set.BuildInfo.Version,
-		exePath: func(pid uint32) string {
-			return proctable.ExePath("/proc/" + strconv.FormatUint(uint64(pid), 10))
-		},
-		born:   newWallClock(),
-		exited: map[uint32]uint64{},
+		limits:   memlimit.NewCgroups("/", limitTTL),
+		born:     newWallClock(),
+		exited:   map[uint32]uint64{},
+		created:  map[uint64]string{},
 	}
 	r.telemetry, err = metadata.NewTelemetryBuilder(r.set.TelemetrySettings)
 	if err != nil {
@@ -95,6 +101,7 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 		RingBufferSize: uint32(r.cfg.RingBufferSize),
 		ArgvMaxBytes:   uint32(r.cfg.CommandArgsMaxSize),
 		IncludeThreads: r.cfg.IncludeThreads,
+		WakeupBytes:    uint32(r.cfg.RingBufferSize / wakeupFraction),
 	})
 	if err != nil {
 		return fmt.Errorf("ebpfprocess receiver: %w", err)
@@ -115,9 +122,13 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 		r.lc.metrics = r.coll
 	}
 
+	if !r.probe.OOMMarks {
+		r.set.Logger.Info("This kernel's mark_victim tracepoint does not pass the victim's task: exit records of OOM kills carry no linnix.oom.* attributes")
+	}
 	// Drain the ring from now on; the snapshot below fills the table before
 	// any queued event is converted, so events win over the snapshot.
-	r.queue = make(chan *bpf.Event, queueSize)
+	r.queue = make(chan []bpf.Event, queueBatches)
+	r.free = make(chan []bpf.Event, queueBatches+2)
 	r.readDone = make(chan struct{})
 	go r.readLoop()
 	if err := r.lc.table.Snapshot("/proc", r.lc.collectArgs); err != nil {
@@ -165,66 +176,104 @@ func criteria(m MatchConfig) procfilter.Criteria {
 }
 
 // readLoop only decodes and queues: it must keep pace with the kernel, so a
-// full queue drops (and counts) rather than waits.
+// full queue drops (and counts) rather than waits. The kernel side wakes it
+// only when the ring fills past a threshold; otherwise it collects on a
+// timer, batch_interval, so that one wakeup and one conversion serve many
+// records. A batch is handed on when the ring is empty or it is full.
 func (r *ebpfReceiver) readLoop() {
 	defer close(r.readDone)
 	defer close(r.queue)
+	interval := r.cfg.batchInterval()
+	batch := r.slab()
+	r.probe.SetReadDeadline(time.Now().Add(interval))
 	for {
 		raw, err := r.probe.ReadRaw()
 		if err != nil {
-			if errors.Is(err, os.ErrClosed) {
+			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				// The ring is drained; the next collection is a
+				// timer's length from now.
+				batch = r.hand(batch)
+				r.probe.SetReadDeadline(time.Now().Add(interval))
+			case errors.Is(err, os.ErrClosed):
+				r.hand(batch)
 				return
+			default:
+				r.readErrors.Add(1)
+				r.set.Logger.Warn("Reading the BPF ring buffer failed", zap.Error(err))
+				time.Sleep(10 * time.Millisecond) // do not spin on a persistent error
 			}
-			r.readErrors.Add(1)
-			r.set.Logger.Warn("Reading the BPF ring buffer failed", zap.Error(err))
-			time.Sleep(10 * time.Millisecond) // do not spin on a persistent error
 			continue
 		}
-		ev := new(bpf.Event)
-		if err := bpf.Decode(raw, ev); err != nil {
+		batch = append(batch, bpf.Event{})
+		if err := bpf.Decode(raw, &batch[len(batch)-1]); err != nil {
 			r.decodeErrors.Add(1)
+			batch = batch[:len(batch)-1]
 			continue
 		}
-		select {
-		case r.queue <- ev:
-		default:
-			r.queueFull.Add(1)
+		if len(batch) >= maxBatch || r.probe.Pending() == 0 {
+			batch = r.hand(batch)
 		}
 	}
 }
 
-// consumeLoop converts queued events in batches: whatever is queued, up to
-// maxBatch, goes out in one ConsumeLogs call.
+// hand queues a batch for conversion and returns the slice to fill next.
+// When the queue is full, a batch keeps growing until maxBatch; only then
+// is it dropped, and counted.
+func (r *ebpfReceiver) hand(batch []bpf.Event) []bpf.Event {
+	if len(batch) == 0 {
+		return batch
+	}
+	select {
+	case r.queue <- batch:
+		return r.slab()
+	default:
+	}
+	if len(batch) < maxBatch {
+		return batch
+	}
+	r.queueFull.Add(int64(len(batch)))
+	return batch[:0]
+}
+
+// slab returns an empty batch, reusing a converted one when there is one.
+func (r *ebpfReceiver) slab() []bpf.Event {
+	select {
+	case b := <-r.free:
+		return b[:0]
+	default:
+		return make([]bpf.Event, 0, 64)
+	}
+}
+
+// consumeLoop converts each queued batch into one ConsumeLogs call.
 func (r *ebpfReceiver) consumeLoop(ctx context.Context) {
 	defer close(r.done)
-	batch := make([]*bpf.Event, 0, maxBatch)
-	for ev := range r.queue {
-		batch = append(batch[:0], ev)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case ev, ok := <-r.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, ev)
-			default:
-				break fill
-			}
+	for batch := range r.queue {
+		r.consume(ctx, batch)
+		// The conversion copied what it keeps; drop the strings the
+		// events hold before the slab waits for reuse.
+		clear(batch)
+		select {
+		case r.free <- batch[:0]:
+		default:
 		}
-		r.countEvents(ctx, batch)
-		if r.logs == nil {
-			r.lc.trackAll(batch)
-			continue
-		}
-		ld, n := r.lc.toLogs(batch, newWallClock())
-		if n == 0 {
-			continue
-		}
-		if err := r.logs.ConsumeLogs(ctx, ld); err != nil {
-			r.refused.Add(int64(n))
-			r.set.Logger.Warn("Downstream refused lifecycle records", zap.Int("records", n), zap.Error(err))
-		}
+	}
+}
+
+func (r *ebpfReceiver) consume(ctx context.Context, batch []bpf.Event) {
+	r.countEvents(ctx, batch)
+	if r.logs == nil {
+		r.lc.trackAll(batch)
+		return
+	}
+	ld, n := r.lc.toLogs(batch, newWallClock())
+	if n == 0 {
+		return
+	}
+	if err := r.logs.ConsumeLogs(ctx, ld); err != nil {
+		r.refused.Add(int64(n))
+		r.set.Logger.Warn("Downstream refused lifecycle records", zap.Int("records", n), zap.Error(err))
 	}
 }
 
@@ -234,10 +283,10 @@ var eventTypeAttrs = [...]metric.AddOption{
 	bpf.EventExit: metric.WithAttributeSet(attribute.NewSet(attribute.String("type", "exit"))),
 }
 
-func (r *ebpfReceiver) countEvents(ctx context.Context, batch []*bpf.Event) {
+func (r *ebpfReceiver) countEvents(ctx context.Context, batch []bpf.Event) {
 	var n [len(eventTypeAttrs)]int64
-	for _, e := range batch {
-		n[e.Type]++
+	for i := range batch {
+		n[batch[i].Type]++
 	}
 	for t := bpf.EventFork; t <= bpf.EventExit; t++ {
 		if n[t] > 0 {

@@ -38,8 +38,11 @@ type Cgroups struct {
 	v2Memory bool
 
 	mu    sync.Mutex
-	cache map[string]entry
+	cache map[string]entry  // per limit file
+	walks map[walkKey]entry // per cgroup: the lowest limit up to the root
 }
+
+type walkKey struct{ mount, path string }
 
 type entry struct {
 	limit int64
@@ -52,7 +55,7 @@ const maxCached = 8192
 // NewCgroups finds the cgroup mounts under root, from root/proc/self/mountinfo
 // or, failing that, at their conventional places under root/sys/fs/cgroup.
 func NewCgroups(root string, ttl time.Duration) *Cgroups {
-	c := &Cgroups{root: root, ttl: ttl, now: time.Now, cache: map[string]entry{}}
+	c := &Cgroups{root: root, ttl: ttl, now: time.Now, cache: map[string]entry{}, walks: map[walkKey]entry{}}
 	c.v2, c.v1 = mounts(root)
 	if c.v2 != "" {
 		data, _ := os.ReadFile(filepath.Join(c.v2, "cgroup.controllers"))
@@ -94,11 +97,34 @@ func (c *Cgroups) Limit(line string, pid int) (int64, bool) {
 	return 0, false
 }
 
-// walk returns the lowest limit from mount/path up to the hierarchy root.
-// A cgroup that is not there under the mount gives no answer rather than an
-// ancestor's: inside a cgroup namespace the mount shows the collector's own
-// cgroup, and its limit is not the process's.
+// walk returns the lowest limit from mount/path up to the hierarchy root,
+// cached for TTL as a whole: every process of a cgroup asks the same, and a
+// walk is a stat and a file per level.
 func (c *Cgroups) walk(mount, path, file string) (int64, bool) {
+	key := walkKey{mount, path}
+	now := c.now()
+	c.mu.Lock()
+	e, hit := c.walks[key]
+	c.mu.Unlock()
+	if hit && now.Sub(e.at) < c.ttl {
+		return e.limit, e.ok
+	}
+	e = entry{at: now}
+	e.limit, e.ok = c.walkUncached(mount, path, file)
+	c.mu.Lock()
+	if len(c.walks) >= maxCached {
+		clear(c.walks)
+	}
+	c.walks[key] = e
+	c.mu.Unlock()
+	return e.limit, e.ok
+}
+
+// walkUncached is walk without its cache. A cgroup that is not there under
+// the mount gives no answer rather than an ancestor's: inside a cgroup
+// namespace the mount shows the collector's own cgroup, and its limit is
+// not the process's.
+func (c *Cgroups) walkUncached(mount, path, file string) (int64, bool) {
 	path = filepath.Clean("/" + path)
 	if !exists(filepath.Join(mount, path)) {
 		return 0, false
@@ -150,12 +176,15 @@ func parseLimit(data []byte) (int64, bool) {
 	return n, true
 }
 
+// split cuts a /proc/PID/cgroup line without allocating: it runs once per
+// reported process.
 func split(line string) (id, controllers, path string, ok bool) {
-	parts := strings.SplitN(line, ":", 3)
-	if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") {
+	id, rest, ok1 := strings.Cut(line, ":")
+	controllers, path, ok2 := strings.Cut(rest, ":")
+	if !ok1 || !ok2 || !strings.HasPrefix(path, "/") {
 		return "", "", "", false
 	}
-	return parts[0], parts[1], parts[2], true
+	return id, controllers, path, true
 }
 
 // memoryPathOf reads the v1 memory controller's path of a /proc/PID/cgroup.

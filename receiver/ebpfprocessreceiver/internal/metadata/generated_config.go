@@ -29,6 +29,26 @@ func (ms *LinnixProcessCPUCoresMetricConfig) Unmarshal(parser *confmap.Conf) err
 	return nil
 }
 
+// LinnixProcessCPULimitUtilizationMetricConfig provides config for the linnix.process.cpu.limit_utilization metric.
+type LinnixProcessCPULimitUtilizationMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *LinnixProcessCPULimitUtilizationMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // ProcessContextSwitchesMetricAttributeKey specifies the key of an attribute for the process.context_switches metric.
 type ProcessContextSwitchesMetricAttributeKey string
 
@@ -411,24 +431,28 @@ func (ms *SystemProcessCreatedMetricConfig) Unmarshal(parser *confmap.Conf) erro
 
 // MetricsConfig provides config for ebpfprocess metrics.
 type MetricsConfig struct {
-	LinnixProcessCPUCores      LinnixProcessCPUCoresMetricConfig      `mapstructure:"linnix.process.cpu.cores"`
-	ProcessContextSwitches     ProcessContextSwitchesMetricConfig     `mapstructure:"process.context_switches"`
-	ProcessCPUTime             ProcessCPUTimeMetricConfig             `mapstructure:"process.cpu.time"`
-	ProcessCPUUtilization      ProcessCPUUtilizationMetricConfig      `mapstructure:"process.cpu.utilization"`
-	ProcessMemoryUsage         ProcessMemoryUsageMetricConfig         `mapstructure:"process.memory.usage"`
-	ProcessMemoryVirtual       ProcessMemoryVirtualMetricConfig       `mapstructure:"process.memory.virtual"`
-	ProcessPagingFaults        ProcessPagingFaultsMetricConfig        `mapstructure:"process.paging.faults"`
-	ProcessThreadCount         ProcessThreadCountMetricConfig         `mapstructure:"process.thread.count"`
-	ProcessUptime              ProcessUptimeMetricConfig              `mapstructure:"process.uptime"`
-	SystemLinuxMemoryAvailable SystemLinuxMemoryAvailableMetricConfig `mapstructure:"system.linux.memory.available"`
-	SystemMemoryLimit          SystemMemoryLimitMetricConfig          `mapstructure:"system.memory.limit"`
-	SystemProcessCount         SystemProcessCountMetricConfig         `mapstructure:"system.process.count"`
-	SystemProcessCreated       SystemProcessCreatedMetricConfig       `mapstructure:"system.process.created"`
+	LinnixProcessCPUCores            LinnixProcessCPUCoresMetricConfig            `mapstructure:"linnix.process.cpu.cores"`
+	LinnixProcessCPULimitUtilization LinnixProcessCPULimitUtilizationMetricConfig `mapstructure:"linnix.process.cpu.limit_utilization"`
+	ProcessContextSwitches           ProcessContextSwitchesMetricConfig           `mapstructure:"process.context_switches"`
+	ProcessCPUTime                   ProcessCPUTimeMetricConfig                   `mapstructure:"process.cpu.time"`
+	ProcessCPUUtilization            ProcessCPUUtilizationMetricConfig            `mapstructure:"process.cpu.utilization"`
+	ProcessMemoryUsage               ProcessMemoryUsageMetricConfig               `mapstructure:"process.memory.usage"`
+	ProcessMemoryVirtual             ProcessMemoryVirtualMetricConfig             `mapstructure:"process.memory.virtual"`
+	ProcessPagingFaults              ProcessPagingFaultsMetricConfig              `mapstructure:"process.paging.faults"`
+	ProcessThreadCount               ProcessThreadCountMetricConfig               `mapstructure:"process.thread.count"`
+	ProcessUptime                    ProcessUptimeMetricConfig                    `mapstructure:"process.uptime"`
+	SystemLinuxMemoryAvailable       SystemLinuxMemoryAvailableMetricConfig       `mapstructure:"system.linux.memory.available"`
+	SystemMemoryLimit                SystemMemoryLimitMetricConfig                `mapstructure:"system.memory.limit"`
+	SystemProcessCount               SystemProcessCountMetricConfig               `mapstructure:"system.process.count"`
+	SystemProcessCreated             SystemProcessCreatedMetricConfig             `mapstructure:"system.process.created"`
 }
 
 func DefaultMetricsConfig() MetricsConfig {
 	return MetricsConfig{
 		LinnixProcessCPUCores: LinnixProcessCPUCoresMetricConfig{
+			Enabled: true,
+		},
+		LinnixProcessCPULimitUtilization: LinnixProcessCPULimitUtilizationMetricConfig{
 			Enabled: true,
 		},
 		ProcessContextSwitches: ProcessContextSwitchesMetricConfig{
@@ -510,6 +534,7 @@ func (rac *ResourceAttributeConfig) Unmarshal(parser *confmap.Conf) error {
 type ResourceAttributesConfig struct {
 	ContainerID             ResourceAttributeConfig `mapstructure:"container.id"`
 	HostName                ResourceAttributeConfig `mapstructure:"host.name"`
+	LinnixCgroupCPULimit    ResourceAttributeConfig `mapstructure:"linnix.cgroup.cpu.limit"`
 	LinnixCgroupMemoryLimit ResourceAttributeConfig `mapstructure:"linnix.cgroup.memory.limit"`
 	ProcessCommand          ResourceAttributeConfig `mapstructure:"process.command"`
 	ProcessCreationTime     ResourceAttributeConfig `mapstructure:"process.creation.time"`
@@ -527,6 +552,9 @@ func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 			Enabled: true,
 		},
 		HostName: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		LinnixCgroupCPULimit: ResourceAttributeConfig{
 			Enabled: true,
 		},
 		LinnixCgroupMemoryLimit: ResourceAttributeConfig{

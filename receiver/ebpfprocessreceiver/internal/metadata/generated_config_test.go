@@ -29,6 +29,9 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					LinnixProcessCPUCores: LinnixProcessCPUCoresMetricConfig{
 						Enabled: true,
 					},
+					LinnixProcessCPULimitUtilization: LinnixProcessCPULimitUtilizationMetricConfig{
+						Enabled: true,
+					},
 					ProcessContextSwitches: ProcessContextSwitchesMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
@@ -79,6 +82,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 				ResourceAttributes: ResourceAttributesConfig{
 					ContainerID:             ResourceAttributeConfig{Enabled: true},
 					HostName:                ResourceAttributeConfig{Enabled: true},
+					LinnixCgroupCPULimit:    ResourceAttributeConfig{Enabled: true},
 					LinnixCgroupMemoryLimit: ResourceAttributeConfig{Enabled: true},
 					ProcessCommand:          ResourceAttributeConfig{Enabled: true},
 					ProcessCreationTime:     ResourceAttributeConfig{Enabled: true},
@@ -96,6 +100,9 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			want: MetricsBuilderConfig{
 				Metrics: MetricsConfig{
 					LinnixProcessCPUCores: LinnixProcessCPUCoresMetricConfig{
+						Enabled: false,
+					},
+					LinnixProcessCPULimitUtilization: LinnixProcessCPULimitUtilizationMetricConfig{
 						Enabled: false,
 					},
 					ProcessContextSwitches: ProcessContextSwitchesMetricConfig{
@@ -148,6 +155,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 				ResourceAttributes: ResourceAttributesConfig{
 					ContainerID:             ResourceAttributeConfig{Enabled: false},
 					HostName:                ResourceAttributeConfig{Enabled: false},
+					LinnixCgroupCPULimit:    ResourceAttributeConfig{Enabled: false},
 					LinnixCgroupMemoryLimit: ResourceAttributeConfig{Enabled: false},
 					ProcessCommand:          ResourceAttributeConfig{Enabled: false},
 					ProcessCreationTime:     ResourceAttributeConfig{Enabled: false},
@@ -164,7 +172,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(LinnixProcessCPUCoresMetricConfig{}, ProcessContextSwitchesMetricConfig{}, ProcessCPUTimeMetricConfig{}, ProcessCPUUtilizationMetricConfig{}, ProcessMemoryUsageMetricConfig{}, ProcessMemoryVirtualMetricConfig{}, ProcessPagingFaultsMetricConfig{}, ProcessThreadCountMetricConfig{}, ProcessUptimeMetricConfig{}, SystemLinuxMemoryAvailableMetricConfig{}, SystemMemoryLimitMetricConfig{}, SystemProcessCountMetricConfig{}, SystemProcessCreatedMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(LinnixProcessCPUCoresMetricConfig{}, LinnixProcessCPULimitUtilizationMetricConfig{}, ProcessContextSwitchesMetricConfig{}, ProcessCPUTimeMetricConfig{}, ProcessCPUUtilizationMetricConfig{}, ProcessMemoryUsageMetricConfig{}, ProcessMemoryVirtualMetricConfig{}, ProcessPagingFaultsMetricConfig{}, ProcessThreadCountMetricConfig{}, ProcessUptimeMetricConfig{}, SystemLinuxMemoryAvailableMetricConfig{}, SystemMemoryLimitMetricConfig{}, SystemProcessCountMetricConfig{}, SystemProcessCreatedMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -254,6 +262,7 @@ func TestResourceAttributesConfig(t *testing.T) {
 			want: ResourceAttributesConfig{
 				ContainerID:             ResourceAttributeConfig{Enabled: true},
 				HostName:                ResourceAttributeConfig{Enabled: true},
+				LinnixCgroupCPULimit:    ResourceAttributeConfig{Enabled: true},
 				LinnixCgroupMemoryLimit: ResourceAttributeConfig{Enabled: true},
 				ProcessCommand:          ResourceAttributeConfig{Enabled: true},
 				ProcessCreationTime:     ResourceAttributeConfig{Enabled: true},
@@ -270,6 +279,7 @@ func TestResourceAttributesConfig(t *testing.T) {
 			want: ResourceAttributesConfig{
 				ContainerID:             ResourceAttributeConfig{Enabled: false},
 				HostName:                ResourceAttributeConfig{Enabled: false},
+				LinnixCgroupCPULimit:    ResourceAttributeConfig{Enabled: false},
 				LinnixCgroupMemoryLimit: ResourceAttributeConfig{Enabled: false},
 				ProcessCommand:          ResourceAttributeConfig{Enabled: false},
 				ProcessCreationTime:     ResourceAttributeConfig{Enabled: false},

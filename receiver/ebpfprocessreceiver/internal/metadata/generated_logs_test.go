@@ -22,6 +22,7 @@ func TestLogsBuilderAppendLogRecord(t *testing.T) {
 	rb := lb.NewResourceBuilder()
 	rb.SetContainerID("container.id-val")
 	rb.SetHostName("host.name-val")
+	rb.SetLinnixCgroupCPULimit(23.100000)
 	rb.SetLinnixCgroupMemoryLimit(26)
 	rb.SetProcessCommand("process.command-val")
 	rb.SetProcessCreationTime("process.creation.time-val")

@@ -207,6 +207,9 @@ var MetricsInfo = metricsInfo{
 	LinnixProcessCPUCores: metricInfo{
 		Name: "linnix.process.cpu.cores",
 	},
+	LinnixProcessCPULimitUtilization: metricInfo{
+		Name: "linnix.process.cpu.limit_utilization",
+	},
 	ProcessContextSwitches: metricInfo{
 		Name:       "process.context_switches",
 		Attributes: []string{"context_switch_type"},
@@ -251,19 +254,20 @@ var MetricsInfo = metricsInfo{
 }
 
 type metricsInfo struct {
-	LinnixProcessCPUCores      metricInfo
-	ProcessContextSwitches     metricInfo
-	ProcessCPUTime             metricInfo
-	ProcessCPUUtilization      metricInfo
-	ProcessMemoryUsage         metricInfo
-	ProcessMemoryVirtual       metricInfo
-	ProcessPagingFaults        metricInfo
-	ProcessThreadCount         metricInfo
-	ProcessUptime              metricInfo
-	SystemLinuxMemoryAvailable metricInfo
-	SystemMemoryLimit          metricInfo
-	SystemProcessCount         metricInfo
-	SystemProcessCreated       metricInfo
+	LinnixProcessCPUCores            metricInfo
+	LinnixProcessCPULimitUtilization metricInfo
+	ProcessContextSwitches           metricInfo
+	ProcessCPUTime                   metricInfo
+	ProcessCPUUtilization            metricInfo
+	ProcessMemoryUsage               metricInfo
+	ProcessMemoryVirtual             metricInfo
+	ProcessPagingFaults              metricInfo
+	ProcessThreadCount               metricInfo
+	ProcessUptime                    metricInfo
+	SystemLinuxMemoryAvailable       metricInfo
+	SystemMemoryLimit                metricInfo
+	SystemProcessCount               metricInfo
+	SystemProcessCreated             metricInfo
 }
 
 type metricInfo struct {
@@ -313,6 +317,56 @@ func (m *metricLinnixProcessCPUCores) emit(metrics pmetric.MetricSlice) {
 
 func newMetricLinnixProcessCPUCores(cfg LinnixProcessCPUCoresMetricConfig) metricLinnixProcessCPUCores {
 	m := metricLinnixProcessCPUCores{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricLinnixProcessCPULimitUtilization struct {
+	data     pmetric.Metric                               // data buffer for generated metric.
+	config   LinnixProcessCPULimitUtilizationMetricConfig // metric config provided by user.
+	capacity int                                          // max observed number of data points added to the metric.
+}
+
+// init fills linnix.process.cpu.limit_utilization metric with initial data.
+func (m *metricLinnixProcessCPULimitUtilization) init() {
+	m.data.SetName("linnix.process.cpu.limit_utilization")
+	m.data.SetDescription("CPU seconds per second used by the process since the previous sample, divided by its cgroup's CPU limit in cores (linnix.cgroup.cpu.limit); 1.0 when the process uses all of its quota. Only for processes under a CPU limit.")
+	m.data.SetUnit("1")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricLinnixProcessCPULimitUtilization) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricLinnixProcessCPULimitUtilization) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricLinnixProcessCPULimitUtilization) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricLinnixProcessCPULimitUtilization(cfg LinnixProcessCPULimitUtilizationMetricConfig) metricLinnixProcessCPULimitUtilization {
+	m := metricLinnixProcessCPULimitUtilization{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -1139,26 +1193,27 @@ func newMetricSystemProcessCreated(cfg SystemProcessCreatedMetricConfig) metricS
 // MetricsBuilder provides an interface for scrapers to report metrics while taking care of all the transformations
 // required to produce metric representation defined in metadata and user config.
 type MetricsBuilder struct {
-	config                           MetricsBuilderConfig // config of the metrics builder.
-	startTime                        pcommon.Timestamp    // start time that will be applied to all recorded data points.
-	metricsCapacity                  int                  // maximum observed number of metrics per resource.
-	metricsBuffer                    pmetric.Metrics      // accumulates metrics data before emitting.
-	buildInfo                        component.BuildInfo  // contains version information.
-	resourceAttributeIncludeFilter   map[string]filter.Filter
-	resourceAttributeExcludeFilter   map[string]filter.Filter
-	metricLinnixProcessCPUCores      metricLinnixProcessCPUCores
-	metricProcessContextSwitches     metricProcessContextSwitches
-	metricProcessCPUTime             metricProcessCPUTime
-	metricProcessCPUUtilization      metricProcessCPUUtilization
-	metricProcessMemoryUsage         metricProcessMemoryUsage
-	metricProcessMemoryVirtual       metricProcessMemoryVirtual
-	metricProcessPagingFaults        metricProcessPagingFaults
-	metricProcessThreadCount         metricProcessThreadCount
-	metricProcessUptime              metricProcessUptime
-	metricSystemLinuxMemoryAvailable metricSystemLinuxMemoryAvailable
-	metricSystemMemoryLimit          metricSystemMemoryLimit
-	metricSystemProcessCount         metricSystemProcessCount
-	metricSystemProcessCreated       metricSystemProcessCreated
+	config                                 MetricsBuilderConfig // config of the metrics builder.
+	startTime                              pcommon.Timestamp    // start time that will be applied to all recorded data points.
+	metricsCapacity                        int                  // maximum observed number of metrics per resource.
+	metricsBuffer                          pmetric.Metrics      // accumulates metrics data before emitting.
+	buildInfo                              component.BuildInfo  // contains version information.
+	resourceAttributeIncludeFilter         map[string]filter.Filter
+	resourceAttributeExcludeFilter         map[string]filter.Filter
+	metricLinnixProcessCPUCores            metricLinnixProcessCPUCores
+	metricLinnixProcessCPULimitUtilization metricLinnixProcessCPULimitUtilization
+	metricProcessContextSwitches           metricProcessContextSwitches
+	metricProcessCPUTime                   metricProcessCPUTime
+	metricProcessCPUUtilization            metricProcessCPUUtilization
+	metricProcessMemoryUsage               metricProcessMemoryUsage
+	metricProcessMemoryVirtual             metricProcessMemoryVirtual
+	metricProcessPagingFaults              metricProcessPagingFaults
+	metricProcessThreadCount               metricProcessThreadCount
+	metricProcessUptime                    metricProcessUptime
+	metricSystemLinuxMemoryAvailable       metricSystemLinuxMemoryAvailable
+	metricSystemMemoryLimit                metricSystemMemoryLimit
+	metricSystemProcessCount               metricSystemProcessCount
+	metricSystemProcessCreated             metricSystemProcessCreated
 }
 
 // MetricBuilderOption applies changes to default metrics builder.
@@ -1180,25 +1235,26 @@ func WithStartTime(startTime pcommon.Timestamp) MetricBuilderOption {
 }
 func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, options ...MetricBuilderOption) *MetricsBuilder {
 	mb := &MetricsBuilder{
-		config:                           mbc,
-		startTime:                        pcommon.NewTimestampFromTime(time.Now()),
-		metricsBuffer:                    pmetric.NewMetrics(),
-		buildInfo:                        settings.BuildInfo,
-		metricLinnixProcessCPUCores:      newMetricLinnixProcessCPUCores(mbc.Metrics.LinnixProcessCPUCores),
-		metricProcessContextSwitches:     newMetricProcessContextSwitches(mbc.Metrics.ProcessContextSwitches),
-		metricProcessCPUTime:             newMetricProcessCPUTime(mbc.Metrics.ProcessCPUTime),
-		metricProcessCPUUtilization:      newMetricProcessCPUUtilization(mbc.Metrics.ProcessCPUUtilization),
-		metricProcessMemoryUsage:         newMetricProcessMemoryUsage(mbc.Metrics.ProcessMemoryUsage),
-		metricProcessMemoryVirtual:       newMetricProcessMemoryVirtual(mbc.Metrics.ProcessMemoryVirtual),
-		metricProcessPagingFaults:        newMetricProcessPagingFaults(mbc.Metrics.ProcessPagingFaults),
-		metricProcessThreadCount:         newMetricProcessThreadCount(mbc.Metrics.ProcessThreadCount),
-		metricProcessUptime:              newMetricProcessUptime(mbc.Metrics.ProcessUptime),
-		metricSystemLinuxMemoryAvailable: newMetricSystemLinuxMemoryAvailable(mbc.Metrics.SystemLinuxMemoryAvailable),
-		metricSystemMemoryLimit:          newMetricSystemMemoryLimit(mbc.Metrics.SystemMemoryLimit),
-		metricSystemProcessCount:         newMetricSystemProcessCount(mbc.Metrics.SystemProcessCount),
-		metricSystemProcessCreated:       newMetricSystemProcessCreated(mbc.Metrics.SystemProcessCreated),
-		resourceAttributeIncludeFilter:   make(map[string]filter.Filter),
-		resourceAttributeExcludeFilter:   make(map[string]filter.Filter),
+		config:                                 mbc,
+		startTime:                              pcommon.NewTimestampFromTime(time.Now()),
+		metricsBuffer:                          pmetric.NewMetrics(),
+		buildInfo:                              settings.BuildInfo,
+		metricLinnixProcessCPUCores:            newMetricLinnixProcessCPUCores(mbc.Metrics.LinnixProcessCPUCores),
+		metricLinnixProcessCPULimitUtilization: newMetricLinnixProcessCPULimitUtilization(mbc.Metrics.LinnixProcessCPULimitUtilization),
+		metricProcessContextSwitches:           newMetricProcessContextSwitches(mbc.Metrics.ProcessContextSwitches),
+		metricProcessCPUTime:                   newMetricProcessCPUTime(mbc.Metrics.ProcessCPUTime),
+		metricProcessCPUUtilization:            newMetricProcessCPUUtilization(mbc.Metrics.ProcessCPUUtilization),
+		metricProcessMemoryUsage:               newMetricProcessMemoryUsage(mbc.Metrics.ProcessMemoryUsage),
+		metricProcessMemoryVirtual:             newMetricProcessMemoryVirtual(mbc.Metrics.ProcessMemoryVirtual),
+		metricProcessPagingFaults:              newMetricProcessPagingFaults(mbc.Metrics.ProcessPagingFaults),
+		metricProcessThreadCount:               newMetricProcessThreadCount(mbc.Metrics.ProcessThreadCount),
+		metricProcessUptime:                    newMetricProcessUptime(mbc.Metrics.ProcessUptime),
+		metricSystemLinuxMemoryAvailable:       newMetricSystemLinuxMemoryAvailable(mbc.Metrics.SystemLinuxMemoryAvailable),
+		metricSystemMemoryLimit:                newMetricSystemMemoryLimit(mbc.Metrics.SystemMemoryLimit),
+		metricSystemProcessCount:               newMetricSystemProcessCount(mbc.Metrics.SystemProcessCount),
+		metricSystemProcessCreated:             newMetricSystemProcessCreated(mbc.Metrics.SystemProcessCreated),
+		resourceAttributeIncludeFilter:         make(map[string]filter.Filter),
+		resourceAttributeExcludeFilter:         make(map[string]filter.Filter),
 	}
 	if mbc.ResourceAttributes.ContainerID.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["container.id"] = filter.CreateFilter(mbc.ResourceAttributes.ContainerID.MetricsInclude)
@@ -1211,6 +1267,12 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 	}
 	if mbc.ResourceAttributes.HostName.MetricsExclude != nil {
 		mb.resourceAttributeExcludeFilter["host.name"] = filter.CreateFilter(mbc.ResourceAttributes.HostName.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.LinnixCgroupCPULimit.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["linnix.cgroup.cpu.limit"] = filter.CreateFilter(mbc.ResourceAttributes.LinnixCgroupCPULimit.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.LinnixCgroupCPULimit.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["linnix.cgroup.cpu.limit"] = filter.CreateFilter(mbc.ResourceAttributes.LinnixCgroupCPULimit.MetricsExclude)
 	}
 	if mbc.ResourceAttributes.LinnixCgroupMemoryLimit.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["linnix.cgroup.memory.limit"] = filter.CreateFilter(mbc.ResourceAttributes.LinnixCgroupMemoryLimit.MetricsInclude)
@@ -1336,6 +1398,7 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	ils.Scope().SetVersion(mb.buildInfo.Version)
 	ils.Metrics().EnsureCapacity(mb.metricsCapacity)
 	mb.metricLinnixProcessCPUCores.emit(ils.Metrics())
+	mb.metricLinnixProcessCPULimitUtilization.emit(ils.Metrics())
 	mb.metricProcessContextSwitches.emit(ils.Metrics())
 	mb.metricProcessCPUTime.emit(ils.Metrics())
 	mb.metricProcessCPUUtilization.emit(ils.Metrics())
@@ -1382,6 +1445,11 @@ func (mb *MetricsBuilder) Emit(options ...ResourceMetricsOption) pmetric.Metrics
 // RecordLinnixProcessCPUCoresDataPoint adds a data point to linnix.process.cpu.cores metric.
 func (mb *MetricsBuilder) RecordLinnixProcessCPUCoresDataPoint(ts pcommon.Timestamp, val float64) {
 	mb.metricLinnixProcessCPUCores.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordLinnixProcessCPULimitUtilizationDataPoint adds a data point to linnix.process.cpu.limit_utilization metric.
+func (mb *MetricsBuilder) RecordLinnixProcessCPULimitUtilizationDataPoint(ts pcommon.Timestamp, val float64) {
+	mb.metricLinnixProcessCPULimitUtilization.recordDataPoint(mb.startTime, ts, val)
 }
 
 // RecordProcessContextSwitchesDataPoint adds a data point to process.context_switches metric.

@@ -85,6 +85,9 @@ func TestMetricsBuilder(t *testing.T) {
 			mb.RecordLinnixProcessCPUCoresDataPoint(ts, 1)
 			defaultMetricsCount++
 			allMetricsCount++
+			mb.RecordLinnixProcessCPULimitUtilizationDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
 			mb.RecordProcessContextSwitchesDataPoint(ts, 1, AttributeContextSwitchTypeVoluntary)
 			if tt.name == "reaggregate_set" {
 				mb.RecordProcessContextSwitchesDataPoint(ts, 3, AttributeContextSwitchTypeInvoluntary)
@@ -138,6 +141,7 @@ func TestMetricsBuilder(t *testing.T) {
 			rb := mb.NewResourceBuilder()
 			rb.SetContainerID("container.id-val")
 			rb.SetHostName("host.name-val")
+			rb.SetLinnixCgroupCPULimit(23.100000)
 			rb.SetLinnixCgroupMemoryLimit(26)
 			rb.SetProcessCommand("process.command-val")
 			rb.SetProcessCreationTime("process.creation.time-val")
@@ -189,6 +193,18 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
 					assert.Equal(t, "CPU seconds per second used by the process since the previous sample, not normalized by the number of CPUs (one spinning thread reads 1.0 on any machine).", mi.Description())
 					assert.Equal(t, "{cpu}", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+				case "linnix.process.cpu.limit_utilization":
+					assert.False(t, validatedMetrics["linnix.process.cpu.limit_utilization"], "Found a duplicate in the metrics slice: linnix.process.cpu.limit_utilization")
+					validatedMetrics["linnix.process.cpu.limit_utilization"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "CPU seconds per second used by the process since the previous sample, divided by its cgroup's CPU limit in cores (linnix.cgroup.cpu.limit); 1.0 when the process uses all of its quota. Only for processes under a CPU limit.", mi.Description())
+					assert.Equal(t, "1", mi.Unit())
 					dp := mi.Gauge().DataPoints().At(0)
 					assert.Equal(t, start, dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())

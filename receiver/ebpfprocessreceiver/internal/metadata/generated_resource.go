@@ -35,6 +35,13 @@ func (rb *ResourceBuilder) SetHostName(val string) {
 	}
 }
 
+// SetLinnixCgroupCPULimit sets provided value as "linnix.cgroup.cpu.limit" attribute.
+func (rb *ResourceBuilder) SetLinnixCgroupCPULimit(val float64) {
+	if rb.config.LinnixCgroupCPULimit.Enabled {
+		rb.res.Attributes().PutDouble("linnix.cgroup.cpu.limit", val)
+	}
+}
+
 // SetLinnixCgroupMemoryLimit sets provided value as "linnix.cgroup.memory.limit" attribute.
 func (rb *ResourceBuilder) SetLinnixCgroupMemoryLimit(val int64) {
 	if rb.config.LinnixCgroupMemoryLimit.Enabled {

@@ -15,6 +15,7 @@ func TestResourceBuilder(t *testing.T) {
 			rb := NewResourceBuilder(cfg)
 			rb.SetContainerID("container.id-val")
 			rb.SetHostName("host.name-val")
+			rb.SetLinnixCgroupCPULimit(23.100000)
 			rb.SetLinnixCgroupMemoryLimit(26)
 			rb.SetProcessCommand("process.command-val")
 			rb.SetProcessCreationTime("process.creation.time-val")
@@ -30,9 +31,9 @@ func TestResourceBuilder(t *testing.T) {
 
 			switch tt {
 			case "default":
-				assert.Equal(t, 11, res.Attributes().Len())
+				assert.Equal(t, 12, res.Attributes().Len())
 			case "all_set":
-				assert.Equal(t, 11, res.Attributes().Len())
+				assert.Equal(t, 12, res.Attributes().Len())
 			case "none_set":
 				assert.Equal(t, 0, res.Attributes().Len())
 				return
@@ -48,6 +49,11 @@ func TestResourceBuilder(t *testing.T) {
 			assert.True(t, ok)
 			if ok {
 				assert.Equal(t, "host.name-val", hostNameAttrVal.Str())
+			}
+			linnixCgroupCPULimitAttrVal, ok := res.Attributes().Get("linnix.cgroup.cpu.limit")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, 23.100000, linnixCgroupCPULimitAttrVal.Double())
 			}
 			linnixCgroupMemoryLimitAttrVal, ok := res.Attributes().Get("linnix.cgroup.memory.limit")
 			assert.True(t, ok)

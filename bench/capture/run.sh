@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# CPU the collector spends per lifecycle record during a spawn storm: the
+# ebpfprocess receiver (logs only) into the debug exporter (one line per
+# batch), while SPAWNERS shell loops run /bin/true PROCS times in all.
+#
+#   sudo bench/capture/run.sh [BIN]       (default: bin/otelcol-linnix)
+#
+# It reports the records delivered (the exporter's own
+# otelcol_exporter_sent_log_records: every process on the host counts, not
+# only the storm's), the collector's CPU time over the
+# storm and until the last record was delivered (utime+stime from
+# /proc/PID/stat), the CPU time per record, the spawn rate, and the
+# receiver's lost-event counters. The host's own processes keep the
+# collector busy too, so it first measures IDLE seconds without the storm and
+# also reports the storm's marginal CPU per record: the storm window's CPU
+# and records less the idle rates over as long. Environment: PROCS (5000),
+# SPAWNERS (4), IDLE (10), PORT (18899, the collector's telemetry, loopback
+# only).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${1:-bin/otelcol-linnix}
+PROCS=${PROCS:-5000}
+SPAWNERS=${SPAWNERS:-4}
+PORT=${PORT:-18899}
+IDLE=${IDLE:-10}
+[ -x "$BIN" ] || make build >/dev/null
+TICK=$(getconf CLK_TCK)
+work=$(mktemp -d)
+collector=""
+cleanup() {
+	[ -n "$collector" ] && kill "$collector" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat >"$work/config.yaml" <<YAML
+receivers:
+  ebpfprocess:
+exporters:
+  debug:
+    verbosity: basic
+service:
+  telemetry:
+    logs: {level: warn}
+    metrics:
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: $PORT
+  pipelines:
+    logs:
+      receivers: [ebpfprocess]
+      exporters: [debug]
+YAML
+
+scrape() { curl -fsS "http://127.0.0.1:$PORT/metrics" 2>/dev/null || true; }
+accepted() {
+	scrape | awk '/^otelcol_exporter_sent_log_records(_total)?\{/ && /exporter="debug"/ { n += $NF } END { printf "%d\n", n }'
+}
+lost() {
+	scrape | awk '/^otelcol_linnix_receiver_events_lost(_total)?\{/ {
+		match($0, /reason="[^"]*"/); r = substr($0, RSTART + 8, RLENGTH - 9); n[r] += $NF }
+		END { for (r in n) printf "%s=%d ", r, n[r]; print "" }'
+}
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+
+"$BIN" --config "$work/config.yaml" >"$work/out.log" 2>&1 &
+collector=$!
+for _ in $(seq 100); do
+	[ -n "$(scrape)" ] && break
+	kill -0 "$collector" 2>/dev/null || { cat "$work/out.log" >&2; exit 1; }
+	sleep 0.1
+done
+sleep 5 # the start-up snapshot and the first records settle
+
+i0=$(accepted)
+c0=$(cpu_ticks "$collector")
+sleep "$IDLE"
+a0=$(accepted)
+t0=$(cpu_ticks "$collector")
+s0=$(date +%s.%N)
+per=$((PROCS / SPAWNERS))
+for _ in $(seq "$SPAWNERS"); do
+	(for _ in $(seq "$per"); do /bin/true; done) &
+done
+wait $(jobs -p | grep -v "^$collector$") 2>/dev/null || true
+s1=$(date +%s.%N)
+# Delivered when the count stops moving for a second (or after 60 s).
+prev=-1
+for _ in $(seq 60); do
+	cur=$(accepted)
+	[ "$cur" = "$prev" ] && break
+	prev=$cur
+	sleep 1
+done
+t1=$(cpu_ticks "$collector")
+a1=$(accepted)
+e1=$(date +%s.%N)
+records=$((a1 - a0))
+spawned=$((per * SPAWNERS))
+awk -v n="$records" -v t0="$t0" -v t1="$t1" -v hz="$TICK" -v s0="$s0" -v s1="$s1" -v e1="$e1" -v p="$spawned" -v bin="$BIN" \
+	-v idle="$IDLE" -v ir="$((a0 - i0))" -v ic="$((t0 - c0))" 'BEGIN {
+	cpu = (t1 - t0) / hz
+	per = 0
+	if (n) per = cpu * 1e6 / n
+	printf "%s: %d processes in %.1f s (%.0f spawns/s), %d records delivered, collector CPU %.0f ms, %.2f us/record\n",
+		bin, p, s1 - s0, p / (s1 - s0), n, cpu * 1000, per
+	# The idle window gives the background rates of records and CPU.
+	w = e1 - s0
+	mn = n - ir / idle * w
+	mc = cpu - ic / hz / idle * w
+	mper = 0
+	if (mn > 0) mper = mc * 1e6 / mn
+	printf "idle %d s: %d records, CPU %.0f ms; storm marginal: %d records, CPU %.0f ms, %.2f us/record\n",
+		idle, ir, ic / hz * 1000, mn, mc * 1000, mper
+}'
+echo "lost: $(lost)"
