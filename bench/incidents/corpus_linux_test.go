@@ -83,6 +83,7 @@ var corpus = []workload{
 	{name: "hot exec loop (/bin/true)", script: "hot_exec.sh", fault: true, expect: "short_job_flood", dur: 25, limit: time.Minute},
 	{name: "cpu spin", script: "cpu_spin.sh", fault: true, expect: "cpu_spin", dur: 45, limit: 90 * time.Second,
 		rules: "{name: cpu_spin, for: 10s}"},
+	{name: "OOM kill loop (64 MiB limit, 3 kills)", script: "oom_loop.sh", fault: true, expect: "oom_kill", dur: 5, limit: time.Minute, needs: []string{"perl"}},
 	{name: "memory leak (+20 MiB/s)", script: "memory_leak.sh", fault: true, expect: "memory_leak", dur: 40, limit: 2 * time.Minute,
 		rules: "{name: memory_leak, window: 20s}"},
 }
@@ -280,6 +281,8 @@ func descendants(recs []rec, root int64) map[int64]bool {
 // computed from its own records with the built-in rules' windows.
 type margins struct {
 	forks5s      int     // fork_storm: forks on the host in any 5 s (fires at 5000)
+	forks1s      int     // fork_storm's fire window: forks on the host in any 1 s (fires at 1000...)
+	forks1sBusy  float64 // ... on at least this share of its tenths (0.5)
 	liveTree     int     // runaway_tree: most live descendants of the workload (fires at 100, +50 in 30 s)
 	failures1m   int     // crash_loop: most failures of one exe under one parent in 1 m (fires at 5)
 	failInterval float64 // ... their median interval, s (fires at ≥ 0.05)
@@ -322,6 +325,7 @@ func measure(recs []rec, pids map[int64]bool) margins {
 	}
 	sort.Slice(forks, func(i, j int) bool { return forks[i].Before(forks[j]) })
 	m.forks5s = maxInWindow(forks, 5*time.Second)
+	m.forks1s, m.forks1sBusy = peakSecond(forks)
 	for _, fs := range fails {
 		if n, i := peak(fs, time.Minute); n > m.failures1m {
 			m.failures1m = n
@@ -361,6 +365,25 @@ func maxInWindow(ts []time.Time, w time.Duration) int {
 	return best
 }
 
+// peakSecond is the most forks in any 1 s (fork_storm's fire window), and
+// the share of that second's tenths holding one, as the rule counts them.
+func peakSecond(ts []time.Time) (n int, busy float64) {
+	j := 0
+	for i := range ts {
+		for ts[i].Sub(ts[j]) >= time.Second {
+			j++
+		}
+		if i-j+1 > n {
+			tenths := map[time.Time]bool{}
+			for _, t := range ts[j : i+1] {
+				tenths[t.Truncate(100*time.Millisecond)] = true
+			}
+			n, busy = i-j+1, min(1, float64(len(tenths))/10)
+		}
+	}
+	return n, busy
+}
+
 // peak is the largest number of records within w, and where it starts.
 func peak(rs []rec, w time.Duration) (n, at int) {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].ts.Before(rs[j].ts) })
@@ -390,8 +413,8 @@ func medianGap(rs []rec) float64 {
 
 func formatTable(rows []row) string {
 	var b strings.Builder
-	b.WriteString("| Workload | Ran | Incidents raised (rule, severity) | Expected | Verdict | Onset → incident | Peak forks/5s (storm ≥ 5000) | Peak live tree (≥ 100) | Peak failures/1m of one command, median gap (≥ 5, ≥ 0.05s) | Peak short runs/15s, mean life, sustain (≥ 150, ≤ 50ms, ≥ 0.8) |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| Workload | Ran | Incidents raised (rule, severity) | Expected | Verdict | Onset → incident | Peak forks/5s (storm ≥ 5000) | Peak forks/1s, its busy tenths (storm ≥ 1000, ≥ 0.5) | Peak live tree (≥ 100) | Peak failures/1m of one command, median gap (≥ 5, ≥ 0.05s) | Peak short runs/15s, mean life, sustain (≥ 150, ≤ 50ms, ≥ 0.8) |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range rows {
 		expected, verdict, latency := "no warning/critical", "pass", "–"
 		if r.w.fault {
@@ -408,9 +431,9 @@ func formatTable(rows []row) string {
 		if r.other > 0 {
 			raised += fmt.Sprintf(" (+%d elsewhere on the host)", r.other)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %d | %d | %d, %.2fs | %d, %.1fms, %.2f |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %d | %d, %.1f | %d | %d, %.2fs | %d, %.1fms, %.2f |\n",
 			r.w.name, r.took.Round(time.Second), raised, expected, verdict, latency,
-			r.m.forks5s, r.m.liveTree, r.m.failures1m, r.m.failInterval, r.m.short15s, r.m.shortMean*1000, r.m.shortSustain)
+			r.m.forks5s, r.m.forks1s, r.m.forks1sBusy, r.m.liveTree, r.m.failures1m, r.m.failInterval, r.m.short15s, r.m.shortMean*1000, r.m.shortSustain)
 	}
 	return b.String()
 }

@@ -34,7 +34,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, createDefaultConfig(), cfg)
 	rs, err := cfg.loadRules()
 	require.NoError(t, err)
-	assert.Len(t, rs, 7, "the default rules")
+	assert.Len(t, rs, 9, "the default rules")
 
 	cfg, err = loadConfig(t, "custom")
 	require.NoError(t, err)

@@ -180,6 +180,11 @@ func (p *incidentProcessor) evaluate(ctx context.Context) {
 	began := time.Now()
 	incidents := p.engine.Evaluate(p.now())
 	p.telemetry.LinnixIncidentsEvaluationDuration.Record(ctx, time.Since(began).Seconds())
+	p.emit(ctx, incidents)
+}
+
+// emit sends incidents on, through the analysis when there is one.
+func (p *incidentProcessor) emit(ctx context.Context, incidents []engine.Incident) {
 	if len(incidents) == 0 {
 		return
 	}
@@ -231,10 +236,13 @@ func (p *incidentProcessor) Shutdown(context.Context) error {
 
 // processLogs feeds lifecycle records to the rules and passes the input on.
 func (p *incidentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
-	p.engine.ObserveLogs(ctx, ld, p.now())
+	fired := p.engine.ObserveLogs(ctx, ld, p.now())
 	if p.grounding != nil {
 		p.grounding.ObserveLogs(ld)
 	}
+	// A storm's incident goes out now, before the records that fired it
+	// move on, rather than at the next evaluation.
+	p.emit(ctx, fired)
 	if !p.cfg.Passthrough {
 		return ld, processorhelper.ErrSkipProcessingData
 	}

@@ -224,3 +224,42 @@ func TestTwoLogsPipelinesWarnOfDoubleCounting(t *testing.T) {
 	require.Len(t, warned, 1)
 	assert.EqualValues(t, 2, warned[0].ContextMap()["logs_pipelines"])
 }
+
+// A storm's incident leaves with the batch that fires it, not at the next
+// evaluation (here an hour away).
+func TestStormFiresAsItsRecordsArrive(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.EvaluationInterval = time.Hour
+	ps := startPipelines(t, cfg)
+	ctx := context.Background()
+	onset := time.Now()
+	pid := int64(1000)
+	for ms := 0; ms < 1000; ms += 10 {
+		ts := onset.Add(time.Duration(ms) * time.Millisecond)
+		ps.p.now = func() time.Time { return ts }
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("host.name", "web-3")
+		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+		for range 15 { // 1500 forks/s
+			pid++
+			lr := lrs.AppendEmpty()
+			lr.SetEventName("linnix.process.fork")
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+			lr.Attributes().PutInt("process.pid", pid)
+			lr.Attributes().PutInt("process.parent_pid", 1)
+		}
+		require.NoError(t, ps.lp.ConsumeLogs(ctx, ld))
+		if len(incidentRecords(ps.logs)) > 0 {
+			break
+		}
+	}
+	recs := incidentRecords(ps.logs)
+	require.Len(t, recs, 1)
+	a := recs[0].Attributes().AsRaw()
+	assert.Equal(t, "fork_storm", a["incident.rule"])
+	latency := recs[0].Timestamp().AsTime().Sub(onset)
+	assert.LessOrEqual(t, latency, time.Second)
+	assert.Regexp(t, `^1\d\d\d forks/s on web-3: 1\d\d\d processes forked in the last 5s$`, recs[0].Body().Str())
+	t.Logf("onset → incident %v: %s", latency, recs[0].Body().Str())
+}

@@ -51,6 +51,17 @@ func TestHelperProcess(t *testing.T) {
 		}
 		time.Sleep(time.Hour)
 		_ = held
+	case "hog":
+		// Touches memory until its cgroup's limit has the OOM killer end it.
+		var held [][]byte
+		for {
+			b := make([]byte, 4<<20)
+			for j := 0; j < len(b); j += 4096 {
+				b[j] = 1
+			}
+			held = append(held, b)
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	os.Exit(0)
 }
@@ -82,6 +93,7 @@ func (s *sink) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 		if lr.EventName() == contract.EventIncident {
 			m := lr.Attributes().AsRaw()
 			m["body"] = lr.Body().Str()
+			m["time"] = lr.Timestamp().AsTime()
 			s.incidents = append(s.incidents, m)
 		}
 	})
@@ -115,6 +127,60 @@ func (s *sink) all() []map[string]any {
 	return append([]map[string]any(nil), s.incidents...)
 }
 
+// metricsOf is the latest value of each metric received for a process,
+// and its resource attributes: what a failed rule had to go on.
+func (s *sink) metricsOf(pid int64) (values map[string]float64, resource map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	values = map[string]float64{}
+	for _, md := range s.metrics {
+		for i := 0; i < md.ResourceMetrics().Len(); i++ {
+			rm := md.ResourceMetrics().At(i)
+			if pdatautil.Int(rm.Resource().Attributes(), contract.ProcessPID) != pid {
+				continue
+			}
+			resource = rm.Resource().Attributes().AsRaw()
+			for j := 0; j < rm.ScopeMetrics().Len(); j++ {
+				ms := rm.ScopeMetrics().At(j).Metrics()
+				for k := 0; k < ms.Len(); k++ {
+					if dps := pdatautil.NumberPoints(ms.At(k)); dps.Len() > 0 {
+						values[ms.At(k).Name()] = pdatautil.PointValue(dps.At(dps.Len() - 1))
+					}
+				}
+			}
+		}
+	}
+	return values, resource
+}
+
+// series is every value of one metric received for a process, in order.
+func (s *sink) series(pid int64, metric string) []float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []float64
+	for _, md := range s.metrics {
+		for i := 0; i < md.ResourceMetrics().Len(); i++ {
+			rm := md.ResourceMetrics().At(i)
+			if pdatautil.Int(rm.Resource().Attributes(), contract.ProcessPID) != pid {
+				continue
+			}
+			for j := 0; j < rm.ScopeMetrics().Len(); j++ {
+				ms := rm.ScopeMetrics().At(j).Metrics()
+				for k := 0; k < ms.Len(); k++ {
+					if ms.At(k).Name() != metric {
+						continue
+					}
+					dps := pdatautil.NumberPoints(ms.At(k))
+					for d := 0; d < dps.Len(); d++ {
+						out = append(out, pdatautil.PointValue(dps.At(d)))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
 // lifecycle calls fn for every lifecycle record received so far.
 func (s *sink) lifecycle(fn func(lr plog.LogRecord)) {
 	s.mu.Lock()
@@ -146,6 +212,13 @@ func startChain(t *testing.T, pcfg *incidentprocessor.Config, rcfg func(*ebpfpro
 	t.Helper()
 	kerneltest.Require(t)
 	kerneltest.Exclusive(t)
+	return startLockedChain(t, pcfg, rcfg)
+}
+
+// startLockedChain is startChain for a test that already holds the
+// host-wide lock (it measured the machine first).
+func startLockedChain(t *testing.T, pcfg *incidentprocessor.Config, rcfg func(*ebpfprocessreceiver.Config)) *sink {
+	t.Helper()
 	ctx := context.Background()
 	s := &sink{}
 	pf := incidentprocessor.NewFactory()

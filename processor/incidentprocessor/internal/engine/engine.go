@@ -3,10 +3,10 @@
 // Evaluate, called on a clock, returns the incidents to emit.
 //
 // Each rule kind lives in its own file (threshold.go, rate.go,
-// short_lived.go, trend.go, ratio.go, tree.go, crash_loop.go) as a checker per subject; this file
-// routes records and points to them, store.go bounds their number,
-// subject.go says whom they are about and incident.go turns their verdicts
-// into incidents. The engine reads only the telemetry it is given: memory
+// short_lived.go, trend.go, ratio.go, tree.go, crash_loop.go, oom.go) as a
+// checker per subject; this file routes records and points to them,
+// store.go bounds their number, subject.go says whom they are about and
+// incident.go turns their verdicts into incidents. The engine reads only the telemetry it is given: memory
 // limits come from the linnix.cgroup.memory.limit resource attribute and
 // the host memory metrics (memory.go).
 package engine

@@ -42,7 +42,7 @@ func step(r *ruleState, st *state, cond bool, env *env) *Incident {
 		st.firing, st.started, st.lastEmit = true, now, now
 		st.id = incidentID(r.Name, st.key, now)
 		return incident(r, st, Firing, env, false)
-	case cond && now.Sub(st.lastEmit) >= r.Cooldown:
+	case cond && (now.Sub(st.lastEmit) >= r.Cooldown || hasNews(st.check)):
 		st.lastEmit = now
 		return incident(r, st, Firing, env, true)
 	case !cond && st.firing:
@@ -52,11 +52,24 @@ func step(r *ruleState, st *state, cond bool, env *env) *Incident {
 	return nil
 }
 
+// newsChecker is a checker whose active incident may have news worth a
+// repeat before the cooldown (oom: the count of kills has doubled).
+type newsChecker interface {
+	// news reports, once, that the incident changed enough to repeat.
+	news() bool
+}
+
+func hasNews(c checker) bool {
+	n, ok := c.(newsChecker)
+	return ok && n.news()
+}
+
 func incident(r *ruleState, st *state, state rules.State, env *env, repeat bool) *Incident {
 	s := st.subject
 	facts := rules.Facts{
 		Rule: r.Name, Kind: string(r.Kind), Key: st.key, Exe: s.Exe, PID: s.PID, PPID: s.PPID,
 		Container: s.Container, Host: s.Host, Window: r.Window, For: r.For,
+		FireWindow: r.FireWindow, Cgroup: s.Cgroup, CPULimit: s.CPULimit,
 	}
 	evidence := map[string]any{}
 	confidence := st.check.describe(env, &facts, evidence)

@@ -61,6 +61,7 @@ var kinds = map[rules.Kind]kind{
 	rules.KindRatio:      ratioKind{},
 	rules.KindTree:       &treeKind{},
 	rules.KindCrashLoop:  crashLoopKind{},
+	rules.KindOOM:        oomKind{},
 }
 
 // env is what a checker may consult besides its own observations.

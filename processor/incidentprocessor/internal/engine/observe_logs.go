@@ -11,11 +11,15 @@ import (
 	"github.com/linnix-os/otelcol-linnix/internal/pdatautil"
 )
 
-// ObserveLogs feeds lifecycle records to the rate and short_lived rules and
-// notes exits, after which a process's metric state is dropped.
-func (e *Engine) ObserveLogs(ctx context.Context, ld plog.Logs, now time.Time) {
+// ObserveLogs feeds lifecycle records to the lifecycle rules and notes
+// exits, after which a process's metric state is dropped. It returns the
+// incidents that fire at once: a rate rule's fire window is judged as its
+// records arrive, not at the next evaluation, so that a storm is reported
+// within its fire window of starting.
+func (e *Engine) ObserveLogs(ctx context.Context, ld plog.Logs, now time.Time) []Incident {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var urgent []*state
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
 		host := pdatautil.Str(rl.Resource().Attributes(), contract.HostName)
@@ -56,10 +60,32 @@ func (e *Engine) ObserveLogs(ctx context.Context, ld plog.Logs, now time.Time) {
 					} else {
 						st.check.(eventChecker).observe(ts)
 					}
+					if u, ok := st.check.(urgentChecker); ok && u.urgent() && !st.firing && !st.queued {
+						st.queued = true
+						urgent = append(urgent, st)
+					}
 				}
 			}
 		}
 	}
+	var out []Incident
+	for _, st := range urgent {
+		st.queued = false
+		// Only a firing: repeats and resolves keep to the evaluation
+		// clock. A state evicted meanwhile is not judged.
+		if st.firing || st.rule.states[st.key] != st {
+			continue
+		}
+		if inc := e.evaluate(st.rule, st, e.env(st, now)); inc != nil {
+			out = append(out, *inc)
+		}
+	}
+	return out
+}
+
+// urgentChecker is a checker that may fire as its records arrive.
+type urgentChecker interface {
+	urgent() bool
 }
 
 // routeKey is the subject of a record under r: the kind's own choice for a

@@ -17,7 +17,9 @@ import (
 // cores, an upper bound of their CPU) must reach it.
 type shortLivedKind struct{}
 
-func (shortLivedKind) newChecker(r *rules.Rule) checker { return &shortLived{rate: rate{r: r}} }
+func (shortLivedKind) newChecker(r *rules.Rule) checker {
+	return &shortLived{rate: rate{r: r, window: series{width: bucketWidth(r.Window), span: r.Window}}}
+}
 
 // accept counts an exit only when its lifetime is known and short.
 func (shortLivedKind) accept(r *rules.Rule, attrs pcommon.Map) bool {
@@ -51,7 +53,7 @@ func (c *shortLived) meanLifetime() float64 {
 
 func (c *shortLived) evaluate(env *env) (bool, bool) {
 	cond, idle := c.rate.evaluate(env)
-	c.sustained = c.sustain(env.now)
+	c.sustained = c.window.sustain(env.now)
 	if c.sustained < c.r.MinSustain {
 		cond = false
 	}

@@ -15,6 +15,7 @@ type state struct {
 	updated time.Time     // wall time of the last observation
 	gap     time.Duration // between the last two observations
 	exited  bool
+	queued  bool // for a judgement as its records arrive (ObserveLogs)
 
 	check   checker
 	counter counter // per_second rules only

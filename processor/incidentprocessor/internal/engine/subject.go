@@ -22,6 +22,9 @@ type Subject struct {
 	// linnix.cgroup.memory.limit resource attribute; 0 when unlimited or
 	// unknown. Only a process subject has one.
 	CgroupLimit float64
+	// CPULimit is the process's cgroup CPU limit in cores, from the
+	// linnix.cgroup.cpu.limit resource attribute; 0 when unlimited.
+	CPULimit float64
 }
 
 // subjectOf reads a subject from a lifecycle record's attributes or a
@@ -37,7 +40,13 @@ func subjectOf(attrs pcommon.Map, host string) Subject {
 		Cgroup:      pdatautil.Str(attrs, contract.ProcessLinuxCgroup),
 		Host:        host,
 		CgroupLimit: float64(pdatautil.Int(attrs, contract.CgroupMemoryLimit)),
+		CPULimit:    cpuLimit(attrs),
 	}
+}
+
+func cpuLimit(attrs pcommon.Map) float64 {
+	v, _ := pdatautil.Float(attrs, contract.CgroupCPULimit)
+	return v
 }
 
 // processKey identifies a process across pid reuse by its start time. A
@@ -76,7 +85,8 @@ func groupKey(group rules.GroupBy, s Subject, event string) (string, Subject, bo
 		if s.Container == "" {
 			return "", s, false
 		}
-		return "container/" + s.Container, Subject{Container: s.Container, Host: s.Host}, true
+		// A container's processes share its CPU limit.
+		return "container/" + s.Container, Subject{Container: s.Container, Host: s.Host, CPULimit: s.CPULimit}, true
 	default:
 		return "host/" + s.Host, Subject{Host: s.Host}, true
 	}

@@ -19,7 +19,10 @@ func (t *threshold) observe(_ *env, ts time.Time, v float64) { t.hold(ts, v, t.r
 
 func (t *threshold) evaluate(env *env) (bool, bool) { return !env.stale && t.held(), false }
 
-func (t *threshold) describe(_ *env, f *rules.Facts, ev map[string]any) float64 {
+func (t *threshold) describe(env *env, f *rules.Facts, ev map[string]any) float64 {
+	if limit := env.subject.CPULimit; limit > 0 {
+		ev["cpu_limit_cores"] = limit
+	}
 	return t.holding.describe(f, ev)
 }
 

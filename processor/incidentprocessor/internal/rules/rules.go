@@ -29,6 +29,9 @@ const (
 	// KindCrashLoop counts failing exits (non-zero code or a fatal signal)
 	// of one executable under one parent, restarted at a supervisor's pace.
 	KindCrashLoop Kind = "crash_loop"
+	// KindOOM counts the OOM killer's victims (exit records marked
+	// linnix.oom.killed) of one executable in one cgroup.
+	KindOOM Kind = "oom"
 )
 
 // GroupBy is the subject a rule's incidents are about.
@@ -96,6 +99,10 @@ type Rule struct {
 	Event    string  `mapstructure:"event"`
 	MinCount int     `mapstructure:"min_count"`
 	MinRate  float64 `mapstructure:"min_rate"`
+	// rate with min_rate: also fire as soon as the rate over this shorter
+	// sub-window reaches min_rate (default 1s, at most the window), on at
+	// least min_sustain of its tenths.
+	FireWindow time.Duration `mapstructure:"fire_window"`
 	// short_lived: what counts as short.
 	MaxLifetime time.Duration `mapstructure:"max_lifetime"`
 	// short_lived: also require the summed lifetimes of the short runs in
@@ -108,7 +115,8 @@ type Rule struct {
 	MaxMeanLifetime time.Duration `mapstructure:"max_mean_lifetime"`
 	// short_lived: the share (0–1) of the window's fiftieths that must hold
 	// a run, so that a burst (a maintainer script's loop over 200 files)
-	// is not read as a sustained loop; 0 = any.
+	// is not read as a sustained loop; rate: of the fire window's tenths;
+	// 0 = any.
 	MinSustain float64 `mapstructure:"min_sustain"`
 
 	// tree: live descendants of one tree's root, and how much they must
@@ -137,6 +145,11 @@ type Rule struct {
 	summary *template.Template
 	actions []*template.Template
 }
+
+// DefaultRateSustain is a rate rule's min_sustain unless it sets one: a
+// fire window half of whose tenths hold an event. A storm fills every
+// tenth; a fan-out of a few hundred forks at once fills one or two.
+const DefaultRateSustain = 0.5
 
 var severities = map[Severity]bool{SeverityInfo: true, SeverityWarning: true, SeverityCritical: true}
 
@@ -172,7 +185,7 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 	if !groups[r.GroupBy] {
 		add("group_by", "must be process, parent, executable, container.id or host, got %q", r.GroupBy)
 	}
-	for field, d := range map[string]time.Duration{"for": r.For, "window": r.Window, "cooldown": r.Cooldown, "max_lifetime": r.MaxLifetime, "max_mean_lifetime": r.MaxMeanLifetime, "min_restart_interval": r.MinRestartInterval} {
+	for field, d := range map[string]time.Duration{"for": r.For, "window": r.Window, "cooldown": r.Cooldown, "max_lifetime": r.MaxLifetime, "max_mean_lifetime": r.MaxMeanLifetime, "min_restart_interval": r.MinRestartInterval, "fire_window": r.FireWindow} {
 		if d < 0 {
 			add(field, "must not be negative, got %v", d)
 		}
@@ -192,6 +205,19 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 			add("event", "must be fork, exec or exit, got %q", r.Event)
 		}
 		r.requireWindowCount(add)
+		if r.MinRate > 0 && r.FireWindow == 0 {
+			r.FireWindow = min(time.Second, r.Window)
+		}
+		if r.FireWindow > r.Window {
+			add("fire_window", "must not be longer than window (%v), got %v", r.Window, r.FireWindow)
+		}
+		if r.MinSustain == 0 && !r.set["min_sustain"] {
+			r.MinSustain = DefaultRateSustain
+		}
+		if r.FireWindow > 0 && r.MinRate <= 0 {
+			add("fire_window", "needs min_rate: the rate over the fire window that fires")
+		}
+		r.requireSustain(add)
 	case KindShortLived:
 		r.Event = "exit"
 		if r.MaxLifetime == 0 {
@@ -201,9 +227,7 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 		if r.MinCores < 0 {
 			add("min_cores", "must not be negative, got %v", r.MinCores)
 		}
-		if r.MinSustain < 0 || r.MinSustain > 1 {
-			add("min_sustain", "must be between 0 and 1, got %v", r.MinSustain)
-		}
+		r.requireSustain(add)
 	case KindTree:
 		r.Event = "fork"
 		if r.Window <= 0 {
@@ -218,6 +242,17 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 	case KindCrashLoop:
 		r.Event = "exit"
 		r.requireWindowCount(add)
+	case KindOOM:
+		r.Event = "exit"
+		if r.Window <= 0 {
+			add("window", "missing: the quiet period after the last kill before the incident resolves, e.g. 10m")
+		}
+		if r.MinCount == 0 {
+			r.MinCount = 1
+		}
+		if r.MinCount < 0 {
+			add("min_count", "must be positive, got %d", r.MinCount)
+		}
 	case KindTrend:
 		r.requireMetric(add)
 		if r.Window < 10*time.Second {
@@ -239,9 +274,9 @@ func (r *Rule) Validate(whereCheck func(r *Rule) error) error {
 			add("host_available_below", "must be between 0 and 1, got %v", r.HostAvailableBelow)
 		}
 	case "":
-		add("kind", "missing: one of threshold, rate, short_lived, trend, ratio, tree, crash_loop")
+		add("kind", "missing: one of threshold, rate, short_lived, trend, ratio, tree, crash_loop, oom")
 	default:
-		add("kind", "unknown kind %q: one of threshold, rate, short_lived, trend, ratio, tree, crash_loop", r.Kind)
+		add("kind", "unknown kind %q: one of threshold, rate, short_lived, trend, ratio, tree, crash_loop, oom", r.Kind)
 	}
 	if r.Summary == "" {
 		add("summary", "missing: a one-line template such as \"{{.Exe}} pid {{.PID}} ...\"")
@@ -282,6 +317,12 @@ func (r *Rule) requireOp(add func(string, string, ...any)) {
 	}
 }
 
+func (r *Rule) requireSustain(add func(string, string, ...any)) {
+	if r.MinSustain < 0 || r.MinSustain > 1 {
+		add("min_sustain", "must be between 0 and 1, got %v", r.MinSustain)
+	}
+}
+
 func (r *Rule) requireWindowCount(add func(string, string, ...any)) {
 	if r.Window <= 0 {
 		add("window", "missing: how far back events are counted, e.g. 5s")
@@ -298,7 +339,7 @@ func defaultGroup(kind Kind) GroupBy {
 	switch kind {
 	case KindRate:
 		return GroupHost
-	case KindShortLived:
+	case KindShortLived, KindOOM:
 		return GroupExecutable
 	case KindTree, KindCrashLoop:
 		return GroupParent
@@ -310,7 +351,7 @@ func defaultGroup(kind Kind) GroupBy {
 // metric data points).
 func (r *Rule) IsLogRule() bool {
 	switch r.Kind {
-	case KindRate, KindShortLived, KindTree, KindCrashLoop:
+	case KindRate, KindShortLived, KindTree, KindCrashLoop, KindOOM:
 		return true
 	}
 	return false

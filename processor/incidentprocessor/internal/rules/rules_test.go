@@ -21,6 +21,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	for name, kind := range map[string]Kind{
 		"cpu_spin": KindThreshold, "fork_storm": KindRate, "runaway_tree": KindTree, "crash_loop": KindCrashLoop,
 		"short_job_flood": KindShortLived, "memory_leak": KindTrend, "oom_risk": KindRatio,
+		"oom_kill": KindOOM, "cpu_limit_saturated": KindThreshold,
 	} {
 		if names[name] != kind {
 			t.Errorf("default rule %s: kind %q, want %q", name, names[name], kind)
@@ -82,6 +83,10 @@ func TestBadRulesNameRuleAndField(t *testing.T) {
 		`rules: [{name: n, kind: short_lived, window: 5s, min_count: 5, min_sustain: 2, summary: x}]`:           `rule "n": min_sustain: must be between 0 and 1`,
 		`rules: [{name: o, kind: crash_loop, window: 1m, min_count: 5, min_restart_interval: -1s, summary: x}]`: `rule "o": min_restart_interval: must not be negative`,
 		`rules: [{name: l, kind: threshold, metric: m, summary: x, for: -1s}]`:                                  `rule "l": for: must not be negative`,
+		`rules: [{name: p, kind: rate, event: fork, window: 5s, min_rate: 10, fire_window: 10s, summary: x}]`:   `rule "p": fire_window: must not be longer than window`,
+		`rules: [{name: q, kind: rate, event: fork, window: 5s, min_count: 10, fire_window: 1s, summary: x}]`:   `rule "q": fire_window: needs min_rate`,
+		`rules: [{name: r, kind: rate, event: fork, window: 5s, min_rate: 10, min_sustain: 1.5, summary: x}]`:   `rule "r": min_sustain: must be between 0 and 1`,
+		`rules: [{name: s, kind: oom, summary: x}]`:                                                             `rule "s": window: missing`,
 		`rules: [{kind: threshold, metric: m, summary: x}]`:                                                     `every rule needs name`,
 		`rules: [{name: m, kind: threshold, metric: m}]`:                                                        `rule "m": summary: missing`,
 	}
@@ -94,6 +99,46 @@ func TestBadRulesNameRuleAndField(t *testing.T) {
 		err = rs[0].Validate(nil)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s:\n got %v\nwant %q", yml, err, want)
+		}
+	}
+}
+
+// A rate rule with min_rate gets a 1 s fire window (its window, when
+// shorter) and a min_sustain of one half unless it sets them; a partial
+// override of fork_storm keeps the built-in's.
+func TestRateFireWindowDefaultsAndOverrides(t *testing.T) {
+	rs, err := Parse([]byte(`rules:
+  - {name: a, kind: rate, event: fork, window: 5s, min_rate: 10, summary: x}
+  - {name: b, kind: rate, event: fork, window: 500ms, min_rate: 10, summary: x}
+  - {name: c, kind: rate, event: fork, window: 5s, min_count: 10, summary: x}
+  - {name: d, kind: rate, event: fork, window: 5s, min_rate: 10, fire_window: 2s, min_sustain: 0, summary: x}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		fire    time.Duration
+		sustain float64
+	}{{time.Second, 0.5}, {500 * time.Millisecond, 0.5}, {0, 0.5}, {2 * time.Second, 0}}
+	for i := range rs {
+		if err := rs[i].Validate(nil); err != nil {
+			t.Fatal(err)
+		}
+		if rs[i].FireWindow != want[i].fire || rs[i].MinSustain != want[i].sustain {
+			t.Errorf("rule %s: fire_window %v, min_sustain %v; want %v, %v", rs[i].Name, rs[i].FireWindow, rs[i].MinSustain, want[i].fire, want[i].sustain)
+		}
+	}
+
+	inline, err := Parse([]byte(`rules: [{name: fork_storm, min_rate: 2000}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := Set(true, "", inline, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range set {
+		if r.Name == "fork_storm" && (r.MinRate != 2000 || r.FireWindow != time.Second || r.MinSustain != 0.5 || r.Window != 5*time.Second) {
+			t.Errorf("fork_storm overridden: min_rate %v, fire_window %v, min_sustain %v, window %v", r.MinRate, r.FireWindow, r.MinSustain, r.Window)
 		}
 	}
 }

@@ -23,7 +23,11 @@ type Facts struct {
 	Count  int64
 	Rate   float64
 	Window time.Duration
-	For    time.Duration
+	// FireRate is a rate rule's rate per second over its fire window (the
+	// rate now), FireWindow that sub-window; Rate without one.
+	FireRate   float64
+	FireWindow time.Duration
+	For        time.Duration
 	// Trend: slope in units per minute, total growth, goodness of fit, and
 	// the time until Limit is reached (0 when unknown).
 	Slope, Growth, R2 float64
@@ -39,6 +43,14 @@ type Facts struct {
 	Codes    string
 	// Short-lived: Cores is the summed lifetime of the runs per second.
 	Cores float64
+	// Cgroup is the subject's cgroup (process.linux.cgroup), when it has one.
+	Cgroup string
+	// CPULimit is the subject's cgroup CPU limit in cores
+	// (linnix.cgroup.cpu.limit), 0 when unlimited or unknown.
+	CPULimit float64
+	// OOM: RSS is the last victim's resident memory at the kill; Count the
+	// kills since the incident started, Limit its cgroup memory limit.
+	RSS float64
 }
 
 var funcs = template.FuncMap{
