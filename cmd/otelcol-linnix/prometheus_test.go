@@ -188,6 +188,18 @@ func TestPrometheusStoresTheProcessMetrics(t *testing.T) {
 		})
 		t.Logf("the dashboard's %d metrics are stored: %v", len(names), names)
 	})
+	t.Run("remote write loses no point", func(t *testing.T) {
+		// Prometheus refuses a whole batch for one sample that goes back
+		// in time (a process sampled while exiting, then reported again
+		// at its earlier exit time): the exporter counts what it dropped.
+		body := httpGet(fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetry))
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "otelcol_exporter_send_failed_metric_points") &&
+				strings.Contains(line, `exporter="prometheus_remote_write"`) && !strings.HasSuffix(line, " 0") {
+				t.Errorf("remote write dropped points: %s", line)
+			}
+		}
+	})
 	t.Logf("stored metric names: %v", promNames(t, prom.URL))
 }
 
