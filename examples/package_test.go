@@ -180,7 +180,7 @@ func runAsServiceUser(t *testing.T, u *user.User) {
 		t.Fatal(err)
 	}
 
-	caps := "+bpf,+perfmon,+sys_ptrace,+dac_read_search"
+	caps := "+bpf,+perfmon,+sys_ptrace"
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer

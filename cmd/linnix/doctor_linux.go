@@ -21,17 +21,16 @@ import (
 
 // Capability numbers (linux/capability.h) the collector uses.
 const (
-	capDacReadSearch = 2
-	capSysPtrace     = 19
-	capSysAdmin      = 21
-	capPerfmon       = 38
-	capBPF           = 39
+	capSysPtrace = 19
+	capSysAdmin  = 21
+	capPerfmon   = 38
+	capBPF       = 39
 )
 
 var capNames = []struct {
 	bit  uint
 	name string
-}{{capBPF, "cap_bpf"}, {capPerfmon, "cap_perfmon"}, {capSysPtrace, "cap_sys_ptrace"}, {capDacReadSearch, "cap_dac_read_search"}, {capSysAdmin, "cap_sys_admin"}}
+}{{capBPF, "cap_bpf"}, {capPerfmon, "cap_perfmon"}, {capSysPtrace, "cap_sys_ptrace"}, {capSysAdmin, "cap_sys_admin"}}
 
 // capSet is a set of capabilities as the kernel writes them, a bit each.
 type capSet uint64
@@ -51,7 +50,7 @@ func (c capSet) String() string {
 		}
 	}
 	if len(names) == 0 {
-		return "none of cap_bpf, cap_perfmon, cap_sys_ptrace, cap_dac_read_search"
+		return "none of cap_bpf, cap_perfmon, cap_sys_ptrace"
 	}
 	return strings.Join(names, ",")
 }
@@ -190,8 +189,8 @@ func collectorCheck(path string) check {
 		return check{name: "collector binary", status: statusFail, detail: fmt.Sprintf("%s has %s%s: not enough to load BPF unprivileged", path, caps, e), fix: fix}
 	}
 	detail := fmt.Sprintf("%s has %s+ep: runs unprivileged", path, caps)
-	if !caps.has(capSysPtrace) || !caps.has(capDacReadSearch) {
-		detail += " (without cap_sys_ptrace and cap_dac_read_search it cannot read other users' executable paths at start-up)"
+	if !caps.has(capSysPtrace) {
+		detail += " (without cap_sys_ptrace the start-up snapshot cannot read the executable of other users' processes that were running before the collector)"
 	}
 	return check{name: "collector binary", status: statusOK, detail: detail}
 }

@@ -131,8 +131,14 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 	r.free = make(chan []bpf.Event, queueBatches+2)
 	r.readDone = make(chan struct{})
 	go r.readLoop()
-	if err := r.lc.table.Snapshot("/proc", r.lc.collectArgs); err != nil {
+	denied, err := r.lc.table.Snapshot("/proc", r.lc.collectArgs)
+	if err != nil {
 		r.set.Logger.Warn("Snapshot of running processes failed; their exit records will lack executable and arguments", zap.Error(err))
+	}
+	if denied > 0 {
+		// Once, not per process: the cause is one missing capability.
+		r.set.Logger.Warn(fmt.Sprintf("Cannot read the executable of %d processes of other users that were running before the collector (needs CAP_SYS_PTRACE); their records and metrics name the command instead", denied),
+			zap.Int("processes", denied))
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -6,6 +6,8 @@ package proctable
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -87,51 +89,57 @@ func (t *Table) Len() int {
 
 // Snapshot adds every process visible under procRoot (normally /proc);
 // args maps each command line through the collection policy before it is
-// stored. Processes that vanish while being read are skipped.
-func (t *Table) Snapshot(procRoot string, args func([]string) []string) error {
+// stored. Processes that vanish while being read are skipped. denied counts
+// the processes whose executable link it may not read: those of other users
+// without CAP_SYS_PTRACE, which keep their command line but no path.
+func (t *Table) Snapshot(procRoot string, args func([]string) []string) (denied int, err error) {
 	entries, err := os.ReadDir(procRoot)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, e := range entries {
 		pid, err := strconv.ParseUint(e.Name(), 10, 32)
 		if err != nil {
 			continue
 		}
-		info, ok := readProc(filepath.Join(procRoot, e.Name()), args)
+		info, ok, exeDenied := readProc(filepath.Join(procRoot, e.Name()), args)
+		if exeDenied {
+			denied++
+		}
 		if ok {
 			t.Put(uint32(pid), info)
 		}
 	}
-	return nil
+	return denied, nil
 }
 
-func readProc(dir string, args func([]string) []string) (Info, bool) {
+func readProc(dir string, args func([]string) []string) (info Info, ok, exeDenied bool) {
 	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
-		return Info{}, false
+		return Info{}, false, false
 	}
 	start, ok := statStartTicks(stat)
 	if !ok {
-		return Info{}, false
+		return Info{}, false, false
 	}
-	info := Info{StartTime: start * TickNs, Coarse: true}
-	info.ExePath = ExePath(dir)
+	info = Info{StartTime: start * TickNs, Coarse: true}
+	info.ExePath, err = exePath(dir)
+	// EACCES or EPERM; kernel threads and vanished processes give ENOENT.
+	exeDenied = errors.Is(err, fs.ErrPermission)
 	info.CgroupPath, info.CgroupLine = CgroupFromProc(dir)
 	if cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(cmdline) > 0 {
 		info.Args = args(strings.Split(string(bytes.TrimSuffix(cmdline, []byte{0})), "\x00"))
 	}
-	return info, info.ExePath != "" || len(info.Args) > 0
+	return info, info.ExePath != "" || len(info.Args) > 0, exeDenied
 }
 
-// ExePath resolves a /proc/PID directory's exe link; "" for kernel threads
-// or without the privilege to read it.
-func ExePath(procDir string) string {
+// exePath resolves a /proc/PID directory's exe link.
+func exePath(procDir string) (string, error) {
 	p, err := os.Readlink(filepath.Join(procDir, "exe"))
 	if err != nil {
-		return ""
+		return "", err
 	}
-	return strings.TrimSuffix(p, " (deleted)")
+	return strings.TrimSuffix(p, " (deleted)"), nil
 }
 
 // statStartTicks reads field 22 of /proc/PID/stat. The command name (field

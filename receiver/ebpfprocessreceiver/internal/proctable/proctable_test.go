@@ -1,11 +1,17 @@
+//go:build linux
+
 package proctable
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -50,7 +56,7 @@ func TestSnapshotSeesLiveProcess(t *testing.T) {
 
 	tb := New()
 	upper := func(a []string) []string { return append([]string{"seen"}, a...) }
-	if err := tb.Snapshot("/proc", upper); err != nil {
+	if _, err := tb.Snapshot("/proc", upper); err != nil {
 		t.Fatal(err)
 	}
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/stat")
@@ -71,5 +77,102 @@ func TestSnapshotSeesLiveProcess(t *testing.T) {
 	}
 	if want := []string{"seen", "/bin/sleep", "30"}; !slices.Equal(info.Args, want) {
 		t.Errorf("Args = %q, want %q", info.Args, want)
+	}
+}
+
+// snapshotAsEnv makes the test binary, re-run as another user, print what
+// its snapshot saw of one pid instead of running the tests.
+const snapshotAsEnv = "PROCTABLE_SNAPSHOT_PID"
+
+func TestMain(m *testing.M) {
+	if pid := os.Getenv(snapshotAsEnv); pid != "" {
+		n, _ := strconv.ParseUint(pid, 10, 32)
+		tb := New()
+		denied, err := tb.Snapshot("/proc", func(a []string) []string { return a })
+		info, ok := tb.Lookup(uint32(n))
+		fmt.Printf("%d %t %q %q %v\n", denied, ok, info.ExePath, strings.Join(info.Args, " "), err)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// Without CAP_SYS_PTRACE another user's exe link is unreadable: the snapshot
+// counts the process as denied and keeps its command line.
+func TestSnapshotCountsDeniedExecutables(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("needs root, to run a copy of the test as nobody")
+		}
+		t.Skip("needs root, to run a copy of the test as nobody")
+	}
+	sleeper := exec.Command("/bin/sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() }()
+
+	// A copy nobody can run: the test binary's own directory is private.
+	dir, err := os.MkdirTemp("", "proctable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "proctable.test")
+	copyFile(t, self, bin)
+
+	const nobody = 65534
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), snapshotAsEnv+"="+strconv.Itoa(sleeper.Process.Pid))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var denied int
+	var ok bool
+	var exe, args, snapErr string
+	if _, err := fmt.Sscanf(string(out), "%d %t %q %q %s", &denied, &ok, &exe, &args, &snapErr); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if snapErr != "<nil>" {
+		t.Fatalf("snapshot as nobody: %s", snapErr)
+	}
+	// At least the root sleeper; a bound too, since every other process
+	// counted is one the snapshot could list.
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if denied < 1 || denied > len(entries) {
+		t.Errorf("denied = %d, want 1..%d", denied, len(entries))
+	}
+	if !ok || exe != "" || args != "/bin/sleep 30" {
+		t.Errorf("root sleeper as nobody saw it: ok %t, exe %q, args %q; want no path, its command line", ok, exe, args)
+	}
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
