@@ -12,12 +12,13 @@
 package cpulimit
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/cgroupfs"
 )
 
 // maxDepth bounds the walk down the hierarchy.
@@ -177,58 +178,7 @@ func ParseV1(quota, period []byte) (float64, bool) {
 // options name cpu. A mount of a cgroup below its hierarchy's root (a cgroup
 // namespace) is skipped: it cannot see the host's cgroups.
 func cpuMount(root string) (mount string, v2 bool) {
-	var unified, v1 string
-	sawCgroup := false
-	if f, err := os.Open(filepath.Join(root, "proc/self/mountinfo")); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-			fields := strings.Fields(sc.Text())
-			sep := -1
-			for i, fl := range fields {
-				if fl == "-" {
-					sep = i
-					break
-				}
-			}
-			if sep < 5 || len(fields) < sep+4 {
-				continue
-			}
-			fstype := fields[sep+1]
-			if fstype != "cgroup" && fstype != "cgroup2" {
-				continue
-			}
-			sawCgroup = true
-			if fields[3] != "/" {
-				continue
-			}
-			point := filepath.Join(root, unescape(fields[4]))
-			if fstype == "cgroup2" {
-				if unified == "" {
-					unified = point
-				}
-				continue
-			}
-			for _, o := range strings.Split(fields[sep+3], ",") {
-				if o == "cpu" && v1 == "" {
-					v1 = point
-				}
-			}
-		}
-		f.Close()
-	}
-	if !sawCgroup {
-		base := filepath.Join(root, "sys/fs/cgroup")
-		switch {
-		case exists(filepath.Join(base, "cgroup.controllers")):
-			unified = base
-		case exists(filepath.Join(base, "unified/cgroup.controllers")):
-			unified = filepath.Join(base, "unified")
-		}
-		if exists(filepath.Join(base, "cpu/cpu.cfs_quota_us")) {
-			v1 = filepath.Join(base, "cpu")
-		}
-	}
+	unified, v1 := cgroupfs.Mounts(root, "cpu", "cpu/cpu.cfs_quota_us")
 	if unified != "" {
 		data, _ := os.ReadFile(filepath.Join(unified, "cgroup.controllers"))
 		for _, c := range strings.Fields(string(data)) {
@@ -238,28 +188,4 @@ func cpuMount(root string) (mount string, v2 bool) {
 		}
 	}
 	return v1, false
-}
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-// unescape undoes mountinfo's octal escapes of space, tab, newline and '\'.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -5,7 +5,6 @@
 package memlimit
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/cgroupfs"
 )
 
 // unlimited: cgroup v1 reports "no limit" as a huge page-aligned number
@@ -126,7 +127,7 @@ func (c *Cgroups) walk(mount, path, file string) (int64, bool) {
 // not the process's.
 func (c *Cgroups) walkUncached(mount, path, file string) (int64, bool) {
 	path = filepath.Clean("/" + path)
-	if !exists(filepath.Join(mount, path)) {
+	if !cgroupfs.Exists(filepath.Join(mount, path)) {
 		return 0, false
 	}
 	var best int64
@@ -203,84 +204,7 @@ func memoryPathOf(file string) (string, bool) {
 
 // mounts finds the cgroup2 mount and the v1 memory controller's mount.
 func mounts(root string) (v2, v1 string) {
-	if f, err := os.Open(filepath.Join(root, "proc/self/mountinfo")); err == nil {
-		sawCgroup := false
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-			fields := strings.Fields(sc.Text())
-			sep := -1
-			for i, fl := range fields {
-				if fl == "-" {
-					sep = i
-					break
-				}
-			}
-			if sep < 5 || len(fields) < sep+4 {
-				continue
-			}
-			if fstype := fields[sep+1]; fstype == "cgroup" || fstype == "cgroup2" {
-				sawCgroup = true
-			}
-			// A mount of a cgroup below the hierarchy's root (a cgroup
-			// namespace, a container) cannot resolve host paths.
-			if fields[3] != "/" {
-				continue
-			}
-			point := filepath.Join(root, unescape(fields[4]))
-			switch fields[sep+1] {
-			case "cgroup2":
-				if v2 == "" {
-					v2 = point
-				}
-			case "cgroup":
-				for _, o := range strings.Split(fields[sep+3], ",") {
-					if o == "memory" && v1 == "" {
-						v1 = point
-					}
-				}
-			}
-		}
-		f.Close()
-		if v2 != "" || v1 != "" || sawCgroup {
-			return v2, v1
-		}
-	}
-	base := filepath.Join(root, "sys/fs/cgroup")
-	if exists(filepath.Join(base, "cgroup.controllers")) {
-		return base, ""
-	}
-	if exists(filepath.Join(base, "unified/cgroup.controllers")) {
-		v2 = filepath.Join(base, "unified")
-	}
-	if exists(filepath.Join(base, "memory/memory.limit_in_bytes")) {
-		v1 = filepath.Join(base, "memory")
-	}
-	return v2, v1
-}
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-// unescape undoes mountinfo's octal escapes of space, tab, newline and '\'.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return cgroupfs.Mounts(root, "memory", "memory/memory.limit_in_bytes")
 }
 
 // Host is the host's memory, in bytes.
