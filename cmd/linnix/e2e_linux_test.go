@@ -24,6 +24,8 @@ import (
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/internal/insightsapi"
 	"github.com/linnix-os/otelcol-linnix/internal/kerneltest"
+
+	"github.com/linnix-os/otelcol-linnix/internal/testserver"
 )
 
 // The end-to-end test builds the collector and this CLI as users do, runs
@@ -92,24 +94,6 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // The fork storm rule's threshold sits well under what the storm below
 // forks even on a slow, overloaded 2-core machine (the default rule's
 // 1000/s would not fire there). The rule counts perl's forks per parent,
@@ -176,7 +160,7 @@ type e2e struct {
 	addr                string
 	collector           *exec.Cmd
 	client              *insightsapi.Client
-	collectorOut        *syncBuffer
+	collectorOut        *testserver.Buffer
 	collectorBinary     string
 	healthPort, apiPort int
 }
@@ -189,7 +173,7 @@ func startE2E(t *testing.T) *e2e {
 	kerneltest.Exclusive(t)
 	dir := t.TempDir()
 	e := &e2e{t: t, cli: cli, file: filepath.Join(dir, "events.jsonl"), collectorBinary: collector,
-		healthPort: freePort(t), apiPort: freePort(t), collectorOut: &syncBuffer{}}
+		healthPort: freePort(t), apiPort: freePort(t), collectorOut: &testserver.Buffer{}}
 	telemetry := freePort(t)
 	e.addr = fmt.Sprintf("127.0.0.1:%d", e.apiPort)
 	e.config = filepath.Join(dir, "config.yaml")
@@ -259,7 +243,7 @@ func (e *e2e) testTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tail.Stderr = &syncBuffer{}
+	tail.Stderr = &testserver.Buffer{}
 	if err := tail.Start(); err != nil {
 		t.Fatal(err)
 	}

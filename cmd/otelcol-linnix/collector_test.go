@@ -3,42 +3,23 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/linnix-os/otelcol-linnix/internal/testserver"
 )
 
 // collector is one running otelcol-linnix under test.
 type collector struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testserver.Buffer
 	exited chan struct{}
-}
-
-// syncBuffer is the collector's output, written by its process and read by
-// the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startCollector runs bin with the given config files and flags and waits
@@ -46,7 +27,7 @@ func (s *syncBuffer) String() string {
 // the end of the test; its output is logged if the test failed.
 func startCollector(t *testing.T, bin string, healthPort int, args ...string) *collector {
 	t.Helper()
-	c := &collector{cmd: exec.Command(bin, args...), out: &syncBuffer{}, exited: make(chan struct{})}
+	c := &collector{cmd: exec.Command(bin, args...), out: &testserver.Buffer{}, exited: make(chan struct{})}
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/linnix-os/otelcol-linnix/internal/testserver"
 )
 
 // The README's least-privilege setup, tested: a copy of the binary with
@@ -128,7 +130,7 @@ service:
 		t.Fatal(err)
 	}
 
-	out := &syncBuffer{}
+	out := &testserver.Buffer{}
 	cmd := exec.Command(bin, "--config", config)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}

@@ -5,8 +5,10 @@
 package kerneltest
 
 import (
+	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -39,4 +41,28 @@ func Exclusive(t testing.TB) {
 		t.Fatalf("locking %s: %v", lockPath, err)
 	}
 	t.Cleanup(func() { f.Close() })
+}
+
+// Cgroup creates the cgroup directory dir for the test and removes it when
+// the test ends, retrying for a while: a cgroup can be removed only once
+// its processes are reaped.
+func Cgroup(t testing.TB, dir string) {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatalf("creating cgroup %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := os.Remove(dir)
+			if err == nil || errors.Is(err, os.ErrNotExist) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("removing cgroup %s: %v", dir, err)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 }

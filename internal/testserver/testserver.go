@@ -38,7 +38,7 @@ type Server struct {
 	Port int
 
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *Buffer
 	exited chan struct{}
 }
 
@@ -190,7 +190,7 @@ func start(k kind, p Params, readyWithin time.Duration) (*Server, error) {
 		URL:    "http://" + loopback(p.Port),
 		Port:   p.Port,
 		cmd:    exec.Command(p.Bin, k.args(p)...),
-		out:    &syncBuffer{},
+		out:    &Buffer{},
 		exited: make(chan struct{}),
 	}
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -373,20 +373,21 @@ func lock(ctx context.Context, path string) (unlock func(), err error) {
 	}
 }
 
-// syncBuffer is a server's output, written by its process and read by the
-// test.
-type syncBuffer struct {
+// Buffer is a process's output, written by the process while it runs and
+// read by the test (a server's here; the tests' own collectors and CLIs use
+// it too).
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

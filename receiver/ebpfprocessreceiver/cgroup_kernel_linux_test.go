@@ -1,7 +1,6 @@
 package ebpfprocessreceiver
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+
+	"github.com/linnix-os/otelcol-linnix/internal/kerneltest"
 )
 
 // memoryCgroup creates a cgroup with a memory limit for the test: on the
@@ -36,19 +37,7 @@ func memoryCgroup(t *testing.T, limit int64) string {
 	} else {
 		t.Skip("no cgroup memory controller at /sys/fs/cgroup")
 	}
-	require.NoError(t, os.Mkdir(dir, 0o755))
-	t.Cleanup(func() {
-		// The cgroup empties once its processes are reaped; rmdir until then.
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			err := os.Remove(dir)
-			if err == nil || errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
-				assert.NoError(t, err, "removing %s", dir)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	kerneltest.Cgroup(t, dir)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, limitFile), []byte(strconv.FormatInt(limit, 10)), 0o644))
 	return filepath.Join(dir, "cgroup.procs")
 }

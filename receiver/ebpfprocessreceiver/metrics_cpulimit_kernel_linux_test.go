@@ -3,7 +3,6 @@ package ebpfprocessreceiver
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+
+	"github.com/linnix-os/otelcol-linnix/internal/kerneltest"
 )
 
 // cpuCgroup is a cgroup capped at quota/period made for a test: on cgroup
@@ -33,20 +34,8 @@ func newCPUCgroup(t *testing.T, quota, period int) *cpuCgroup {
 	name := "linnix-cpu-test-" + strconv.Itoa(os.Getpid())
 	cg := &cpuCgroup{}
 	mkdir := func(dir string) {
-		require.NoError(t, os.Mkdir(dir, 0o755))
+		kerneltest.Cgroup(t, dir)
 		cg.dirs = append(cg.dirs, dir)
-		t.Cleanup(func() {
-			// The cgroup empties once its processes are reaped; rmdir until then.
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				err := os.Remove(dir)
-				if err == nil || errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
-					assert.NoError(t, err, "removing %s", dir)
-					return
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		})
 	}
 	write := func(file, v string) { require.NoError(t, os.WriteFile(file, []byte(v), 0o644)) }
 	if ctl, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil {

@@ -1,17 +1,16 @@
 package pipeline
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/linnix-os/otelcol-linnix/internal/kerneltest"
 )
 
 // testCgroup makes a cgroup for the test with the given control files
@@ -25,19 +24,8 @@ func testCgroup(t *testing.T, controller string, v2, v1 [][2]string) []string {
 	name := "linnix-pipeline-" + controller + "-" + strconv.Itoa(os.Getpid())
 	var dirs []string
 	mkdir := func(dir string) {
-		require.NoError(t, os.Mkdir(dir, 0o755))
+		kerneltest.Cgroup(t, dir)
 		dirs = append(dirs, dir)
-		t.Cleanup(func() {
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				err := os.Remove(dir)
-				if err == nil || errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
-					assert.NoError(t, err, "removing %s", dir)
-					return
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		})
 	}
 	write := func(dir string, files [][2]string) {
 		for _, f := range files {
