@@ -15,7 +15,7 @@ import (
 )
 
 // Classes an analysis may choose.
-var Classes = []string{"fork_storm", "cpu_spin", "memory_leak", "oom_risk", "runaway_tree", "crash_loop", "short_job_flood", "io_saturation", "normal"}
+var Classes = []string{"fork_storm", "cpu_spin", "cpu_limit_saturated", "memory_leak", "oom_risk", "oom_kill", "runaway_tree", "crash_loop", "short_job_flood", "io_saturation", "normal"}
 
 // Input is everything the prompt may state; nothing else reaches the model.
 type Input struct {

@@ -10,7 +10,7 @@ if (!base) {
     process.exit(2);
 }
 
-const CLASSES = ["fork_storm", "cpu_spin", "memory_leak", "oom_risk", "runaway_tree", "short_job_flood", "io_saturation", "normal"];
+const CLASSES = ["fork_storm", "cpu_spin", "cpu_limit_saturated", "memory_leak", "oom_risk", "oom_kill", "runaway_tree", "crash_loop", "short_job_flood", "io_saturation", "normal"];
 const FACT_IDS = ["f1", "f2", "f3"];
 const schema = {
     type: "object",
