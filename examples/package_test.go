@@ -99,6 +99,13 @@ func TestDebInstallsRunsAsItsUserAndPurgesClean(t *testing.T) {
 		if exec.Command("dpkg", "-s", pkgName).Run() == nil {
 			exec.Command("dpkg", "--purge", pkgName).Run()
 		}
+		// Nor the user a failed postrm would keep (it did not exist before).
+		if _, err := user.Lookup(pkgName); err == nil {
+			exec.Command("userdel", pkgName).Run()
+		}
+		if _, err := user.LookupGroup(pkgName); err == nil {
+			exec.Command("groupdel", pkgName).Run()
+		}
 	})
 	run(t, "dpkg", "-i", deb)
 

@@ -35,7 +35,9 @@ exporters:
   %[5]s:
     endpoint: "%[6]s"
     tls: {insecure: true}
-    timeout: 2s
+    # Long enough that a loaded machine's slow answer is not taken for a
+    # failure and sent again (a down gateway refuses at once anyway).
+    timeout: 10s
     sending_queue: {storage: file_storage}
     retry_on_failure: {initial_interval: 100ms, max_interval: 1s, max_elapsed_time: 0}
 service:

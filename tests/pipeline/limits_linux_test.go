@@ -110,8 +110,12 @@ func TestKernelCappedSpinnerYieldsCPULimitSaturated(t *testing.T) {
 	s := startChain(t, processorConfig(t, `
 evaluation_interval: 200ms
 rules:
-  - name: cpu_limit_saturated   # the built-ins, holding 5s instead of 3m
+  # The built-ins, holding 5s instead of 3m; the threshold at half the
+  # quota, so that the test does not hang on how much of its half core a
+  # loaded machine gives the burner (the kernel caps it either way).
+  - name: cpu_limit_saturated
     for: 5s
+    value: 0.5
   - name: cpu_spin
     for: 5s
 `), nil)
@@ -142,7 +146,12 @@ rules:
 	cores := procCPUSeconds(t, int(pid)) / time.Since(began).Seconds()
 	ev := got[contract.IncidentEvidence].(map[string]any)
 	assert.Equal(t, 0.5, ev["cpu_limit_cores"])
-	assert.InDelta(t, cores/0.5, ev[contract.MetricCPULimitUtilization], 0.25, "reported share of the limit vs /proc utime+stime / 0.5")
+	// The reported share is of the last interval, not the lifetime
+	// average: it is at least the rule's threshold, and the kernel's cap
+	// keeps it at most the whole quota (with the sampling's jitter).
+	share, _ := ev[contract.MetricCPULimitUtilization].(float64)
+	assert.GreaterOrEqual(t, share, 0.5, "reported share of the limit")
+	assert.LessOrEqual(t, share, 1.1, "reported share of the limit: the quota caps it")
 	assert.LessOrEqual(t, cores, 0.6, "the cap holds the burner to half a core")
 	// Ground truth that the limit held it: the kernel throttled the cgroup.
 	stat, err := os.ReadFile(filepath.Join(dirs[0], "cpu.stat"))
