@@ -185,6 +185,8 @@ func startE2E(t *testing.T) *e2e {
 
 	e.collector = exec.Command(collector, "--config", e.config)
 	e.collector.Stdout, e.collector.Stderr = e.collectorOut, e.collectorOut
+	// Killed with the test binary too: cleanups do not run on a timeout.
+	e.collector.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := e.collector.Start(); err != nil {
 		t.Fatal(err)
 	}

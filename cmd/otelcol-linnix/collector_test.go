@@ -29,6 +29,9 @@ func startCollector(t *testing.T, bin string, healthPort int, args ...string) *c
 	t.Helper()
 	c := &collector{cmd: exec.Command(bin, args...), out: &testserver.Buffer{}, exited: make(chan struct{})}
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
+	// Killed with the test binary too: cleanups do not run when a package
+	// times out, and a collector left behind holds BPF programs.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

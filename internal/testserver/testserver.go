@@ -194,6 +194,9 @@ func start(k kind, p Params, readyWithin time.Duration) (*Server, error) {
 		exited: make(chan struct{}),
 	}
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	// Killed with the test binary too: cleanups do not run when a package
+	// times out.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
