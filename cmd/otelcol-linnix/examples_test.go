@@ -56,7 +56,7 @@ func TestExamplesKeepEverythingDefaultHasAndValidate(t *testing.T) {
 		t.Fatal("default.yaml does not serve the collector's own metrics, which linnix_insights reads")
 	}
 	bin := buildCollector(t)
-	for _, name := range []string{"default.yaml", "llm.yaml", "alerts.yaml"} {
+	for _, name := range []string{"default.yaml", "llm.yaml", "alerts.yaml", "loki.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			ex := readExample(t, name)
 			for e, v := range def.Exporters {

@@ -44,6 +44,7 @@ func TestLokiExampleDeliversRecordsToVictoriaLogs(t *testing.T) {
 		"--config", "yaml:exporters::file::path: "+t.TempDir()+"/events.jsonl",
 		"--config", fmt.Sprintf("yaml:extensions::health_check::endpoint: 127.0.0.1:%d", health),
 		"--config", fmt.Sprintf("yaml:exporters::prometheus::endpoint: 127.0.0.1:%d", freePort(t)),
+		"--config", fmt.Sprintf("yaml:exporters::linnix_insights::endpoint: 127.0.0.1:%d", freePort(t)),
 		"--config", telemetryOn(freePort(t)),
 		// The storm below is bounded, and a loaded CI machine forks slowly:
 		// 10 forks/s over 5 s, not the built-in 1000/s, fire fork_storm.
