@@ -64,10 +64,11 @@ service:
 `
 
 // prometheusConfig scrapes the process metrics (job linnix) and the
-// collector's own telemetry (job otelcol) every 2 s: a whole host's
-// processes take longer than 1 s to serve on a loaded CI machine.
+// collector's own telemetry (job otelcol) every 3 s, each scrape allowed
+// all of it: a whole host's processes can take seconds to serve on a
+// loaded CI machine, and a scrape that times out stores nothing.
 const prometheusConfig = `
-global: {scrape_interval: 2s, scrape_timeout: 2s}
+global: {scrape_interval: 3s, scrape_timeout: 3s}
 scrape_configs:
   - job_name: linnix
     static_configs: [{targets: ["127.0.0.1:%d"]}]
