@@ -15,6 +15,8 @@ import (
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/internal/insightsapi"
+
+	"github.com/linnix-os/otelcol-linnix/internal/pdatautil"
 )
 
 // eventTypes maps the EventName of the records the view keeps to their
@@ -474,47 +476,29 @@ func (v *view) stats() insightsapi.Stats {
 // noAttrs stands for "no map" in strAttr and intAttr.
 var noAttrs = pcommon.NewMap()
 
-// strAttr reads key from attrs, else from res.
-func strAttr(attrs, res pcommon.Map, key string) string {
-	if v, ok := get(attrs, res, key); ok {
-		return v.AsString()
+// holder is the map that carries key: the record's own attributes, else
+// its resource's (lifecycle records carry identity on the record, metrics
+// on the resource; see docs/records.md).
+func holder(attrs, res pcommon.Map, key string) pcommon.Map {
+	if _, ok := attrs.Get(key); ok {
+		return attrs
 	}
-	return ""
+	return res
 }
 
+// strAttr reads key from attrs, else from res.
+func strAttr(attrs, res pcommon.Map, key string) string {
+	return pdatautil.Str(holder(attrs, res, key), key)
+}
+
+// intAttr reads key from attrs, else from res, whatever its number type.
 func intAttr(attrs, res pcommon.Map, key string) int64 {
-	v, ok := get(attrs, res, key)
-	if !ok {
-		return 0
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v.Int()
-	case pcommon.ValueTypeDouble:
-		return int64(v.Double())
-	}
-	return 0
+	return pdatautil.Int(holder(attrs, res, key), key)
 }
 
 func floatAttr(attrs pcommon.Map, key string) float64 {
-	v, ok := attrs.Get(key)
-	if !ok {
-		return 0
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeDouble:
-		return v.Double()
-	case pcommon.ValueTypeInt:
-		return float64(v.Int())
-	}
-	return 0
-}
-
-func get(attrs, res pcommon.Map, key string) (pcommon.Value, bool) {
-	if v, ok := attrs.Get(key); ok {
-		return v, true
-	}
-	return res.Get(key)
+	f, _ := pdatautil.Float(attrs, key)
+	return f
 }
 
 func stringList(v pcommon.Value) []string {
