@@ -13,14 +13,6 @@ import (
 	"github.com/linnix-os/otelcol-linnix/internal/insightsapi"
 )
 
-// eventTypes maps the records' EventName to the stream's short names.
-var eventTypes = map[string]insightsapi.EventType{
-	contract.EventFork:     insightsapi.EventFork,
-	contract.EventExec:     insightsapi.EventExec,
-	contract.EventExit:     insightsapi.EventExit,
-	contract.EventIncident: insightsapi.EventIncident,
-}
-
 // readFileEvents reads the file exporter's output (one OTLP-JSON
 // ExportLogsServiceRequest per line) and calls fn for each lifecycle record
 // and incident, in file order, with the fields the insights API would give
@@ -66,7 +58,7 @@ func eventsOf(ld plog.Logs) []insightsapi.Event {
 			lrs := rl.ScopeLogs().At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
-				typ, ok := eventTypes[lr.EventName()]
+				typ, ok := insightsapi.EventTypeOf(lr.EventName())
 				if !ok {
 					continue
 				}

@@ -15,18 +15,8 @@ import (
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/internal/insightsapi"
-
 	"github.com/linnix-os/otelcol-linnix/internal/pdatautil"
 )
-
-// eventTypes maps the EventName of the records the view keeps to their
-// short name on the stream.
-var eventTypes = map[string]insightsapi.EventType{
-	contract.EventFork:     insightsapi.EventFork,
-	contract.EventExec:     insightsapi.EventExec,
-	contract.EventExit:     insightsapi.EventExit,
-	contract.EventIncident: insightsapi.EventIncident,
-}
 
 // rateWindow is the span of Stats.Rates.
 const rateWindow = 60
@@ -75,7 +65,7 @@ func newView(cfg *Config, now func() time.Time) *view {
 		incidents: map[string]*insightsapi.Incident{},
 		procs:     map[procKey]*proc{},
 	}
-	for _, t := range eventTypes {
+	for _, t := range insightsapi.EventTypes {
 		v.buckets[t] = &[rateWindow]bucket{}
 	}
 	return v
@@ -92,7 +82,7 @@ func (v *view) consumeLogs(ld plog.Logs) uint64 {
 		res := rl.Resource().Attributes()
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				typ, ok := eventTypes[lr.EventName()]
+				typ, ok := insightsapi.EventTypeOf(lr.EventName())
 				if !ok {
 					continue
 				}

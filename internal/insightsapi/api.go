@@ -5,7 +5,11 @@
 // field may be added to a v1 document, never renamed or removed.
 package insightsapi
 
-import "time"
+import (
+	"time"
+
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
+)
 
 // Version is the path prefix of every route.
 const Version = "/v1"
@@ -46,6 +50,23 @@ const (
 	EventExit     EventType = "exit"
 	EventIncident EventType = "incident"
 )
+
+// EventTypes lists every EventType.
+var EventTypes = []EventType{EventFork, EventExec, EventExit, EventIncident}
+
+// EventTypeOf is the stream's short name of a record's EventName; ok is
+// false for a record the stream does not carry.
+func EventTypeOf(eventName string) (t EventType, ok bool) {
+	t, ok = eventTypes[eventName]
+	return t, ok
+}
+
+var eventTypes = map[string]EventType{
+	contract.EventFork:     EventFork,
+	contract.EventExec:     EventExec,
+	contract.EventExit:     EventExit,
+	contract.EventIncident: EventIncident,
+}
 
 // Server-Sent Event names on PathEvents. Each `event: record` carries one
 // Event as JSON in its data; `event: dropped` carries a Dropped and means
