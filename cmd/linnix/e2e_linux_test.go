@@ -328,23 +328,7 @@ func (e *e2e) testTail(t *testing.T) {
 func (e *e2e) testForkStorm(t *testing.T) {
 	// The storm forks as fast as the machine lets it for 5s and counts its
 	// own forks; each child exits at once.
-	storm := exec.Command("perl", "-e", `
-use Time::HiRes qw(time);
-my $n = 0; my $end = time + 5;
-while (time < $end) {
-  for (1..50) { my $p = fork; if (defined $p) { exit 0 if $p == 0; $n++ } }
-  1 while waitpid(-1, 1) > 0;
-}
-1 while wait != -1;
-print "$n\n";`)
-	out, err := storm.Output()
-	if err != nil {
-		t.Fatalf("storm: %v: %s", err, out)
-	}
-	forked, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil {
-		t.Fatalf("storm output %q", out)
-	}
+	storm, forked := kerneltest.ForkStorm(t, 5*time.Second, 50)
 	if forked < stormThreshold*3/2 {
 		t.Fatalf("the storm forked only %d times in 5s: the test needs 1.5 times the rule's %d", forked, stormThreshold)
 	}

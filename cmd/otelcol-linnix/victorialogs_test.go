@@ -137,22 +137,9 @@ var processField = regexp.MustCompile(`[{,]process\.`)
 // the 50 the test's fork_storm needs.
 func forkStorm(t *testing.T) int {
 	t.Helper()
-	storm := exec.Command("perl", "-e", `
-use Time::HiRes qw(time);
-my $n = 0; my $end = time + 5;
-while (time < $end) {
-  for (1..50) { my $p = fork; if (defined $p) { exit 0 if $p == 0; $n++ } }
-  1 while waitpid(-1, 1) > 0;
-}
-1 while wait != -1;
-print "$n\n";`)
-	out, err := storm.CombinedOutput()
-	if err != nil {
-		t.Fatalf("storm: %v\n%s", err, out)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil || n < 75 {
-		t.Fatalf("the storm forked %q times in 5s: the test needs 75", out)
+	_, n := kerneltest.ForkStorm(t, 5*time.Second, 50)
+	if n < 75 {
+		t.Fatalf("the storm forked %d times in 5s: the test needs 75", n)
 	}
 	return n
 }

@@ -6,7 +6,11 @@ package kerneltest
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,4 +69,30 @@ func Cgroup(t testing.TB, dir string) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
+}
+
+// ForkStorm forks as fast as the machine lets it for d, each child exiting
+// at once, batch forks between reaps, and returns the finished storm (its
+// pid is the children's parent) and how many forks it counted itself: the
+// ground truth the tests compare the captured records with.
+func ForkStorm(t testing.TB, d time.Duration, batch int) (*exec.Cmd, int) {
+	t.Helper()
+	storm := exec.Command("perl", "-e", fmt.Sprintf(`
+use Time::HiRes qw(time);
+my $n = 0; my $end = time + %f;
+while (time < $end) {
+  for (1..%d) { my $p = fork; if (defined $p) { exit 0 if $p == 0; $n++ } }
+  1 while waitpid(-1, 1) > 0;
+}
+1 while wait != -1;
+print "$n\n";`, d.Seconds(), batch))
+	out, err := storm.CombinedOutput()
+	if err != nil {
+		t.Fatalf("fork storm: %v\n%s", err, out)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("fork storm printed %q", out)
+	}
+	return storm, n
 }

@@ -1,9 +1,7 @@
 package pipeline
 
 import (
-	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
+
+	"github.com/linnix-os/otelcol-linnix/internal/kerneltest"
 )
 
 // The thresholds below sit well under what the workloads produce even on a
@@ -36,19 +36,7 @@ rules:
 `), nil)
 	// The storm forks as fast as this machine lets it for 5s and counts
 	// its own forks; each child exits at once.
-	storm := exec.Command("perl", "-e", `
-use Time::HiRes qw(time);
-my $n = 0; my $end = time + 5;
-while (time < $end) {
-  for (1..50) { my $p = fork; if (defined $p) { exit 0 if $p == 0; $n++ } }
-  1 while waitpid(-1, 1) > 0;
-}
-1 while wait != -1;
-print "$n\n";`)
-	out, err := storm.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	forked, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	require.NoError(t, err, "%s", out)
+	storm, forked := kerneltest.ForkStorm(t, 5*time.Second, 50)
 	require.GreaterOrEqual(t, forked, threshold*3/2,
 		"the storm forked only %d times in 5s: the test needs 1.5 times the rule's %d", forked, threshold)
 

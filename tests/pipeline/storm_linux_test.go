@@ -2,10 +2,7 @@ package pipeline
 
 import (
 	"fmt"
-	"os/exec"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,27 +13,6 @@ import (
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/internal/kerneltest"
 )
-
-// forkStorm forks as fast as this machine lets it for d, each child
-// exiting at once, and returns the process and the number of forks it
-// counted itself.
-func forkStorm(t *testing.T, d time.Duration) (*exec.Cmd, int) {
-	t.Helper()
-	storm := exec.Command("perl", "-e", fmt.Sprintf(`
-use Time::HiRes qw(time);
-my $n = 0; my $end = time + %f;
-while (time < $end) {
-  for (1..20) { my $p = fork; if (defined $p) { exit 0 if $p == 0; $n++ } }
-  1 while waitpid(-1, 1) > 0;
-}
-1 while wait != -1;
-print "$n\n";`, d.Seconds()))
-	out, err := storm.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	require.NoError(t, err, "%s", out)
-	return storm, n
-}
 
 // fireTime is when the rate rule's fire window first holds: the first
 // fork at which the second up to it holds minRate forks spread over at
@@ -70,7 +46,7 @@ func fireTime(forks []time.Time, minRate int) (time.Time, bool) {
 func TestKernelForkStormIsReportedWithinItsFireWindow(t *testing.T) {
 	kerneltest.Require(t)
 	kerneltest.Exclusive(t)
-	_, calibration := forkStorm(t, time.Second)
+	_, calibration := kerneltest.ForkStorm(t, time.Second, 20)
 	require.GreaterOrEqual(t, calibration, 20, "the machine forked only %d times in a second", calibration)
 	minRate := calibration / 2
 	s := startLockedChain(t, processorConfig(t, fmt.Sprintf(`
@@ -87,7 +63,7 @@ rules:
     group_by: parent
     summary: "{{num .FireRate}} forks/s under pid {{.PID}}: {{num .Count}} in the last {{dur .Window}}"
 `, minRate)), nil)
-	storm, forked := forkStorm(t, 3*time.Second)
+	storm, forked := kerneltest.ForkStorm(t, 3*time.Second, 20)
 	stormPID := int64(storm.Process.Pid)
 
 	var fired map[string]any
