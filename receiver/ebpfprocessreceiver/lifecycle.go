@@ -18,7 +18,6 @@ import (
 	"github.com/linnix-os/otelcol-linnix/bpf"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/internal/redact"
-	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/containerid"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/memlimit"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/procfilter"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
@@ -51,6 +50,8 @@ type lifecycle struct {
 	// created caches process.creation.time strings: a process's fork, exec
 	// and exit records, and a storm's many records, format the same times.
 	created map[uint64]string
+	// cgroups caches the attributes derived from a cgroup path.
+	cgroups cgroupCache
 	// body is reused to build each record's body.
 	body []byte
 }
@@ -178,7 +179,7 @@ func (l *lifecycle) track(e *bpf.Event) (proctable.Info, bool) {
 			Args:          l.collectArgs(e.Argv),
 			ArgsTruncated: e.ArgvTruncated(),
 			CgroupPath:    e.CgroupPath,
-			CgroupLine:    cgroupLine(e),
+			CgroupLine:    l.cgroups.of(e).line,
 		}
 		l.table.Put(e.PID, info)
 		return info, true
@@ -199,7 +200,7 @@ func (l *lifecycle) track(e *bpf.Event) (proctable.Info, bool) {
 			info.ExePath = p
 		}
 		info.StartTime, info.Coarse = e.StartTime, false
-		info.CgroupPath, info.CgroupLine = e.CgroupPath, cgroupLine(e)
+		info.CgroupPath, info.CgroupLine = e.CgroupPath, l.cgroups.of(e).line
 		l.table.Put(e.PID, info)
 		if l.metrics != nil {
 			l.metrics.noteFork()
@@ -237,9 +238,19 @@ func exePath(e *bpf.Event) string {
 	return e.Filename
 }
 
+// workingDir is the working directory an exec record names; "" where the
+// kernel side could not resolve it whole.
+func workingDir(e *bpf.Event) string {
+	if e.Flags&bpf.FlagCwdTruncated != 0 {
+		return ""
+	}
+	return e.Cwd
+}
+
 func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, exeName string, clock wallClock) {
+	cg := l.cgroups.of(e)
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(20)
+	attrs.EnsureCapacity(attrCount(e, info, cg.containerID))
 	attrs.PutInt(contract.ProcessPID, int64(e.PID))
 	attrs.PutInt(contract.ProcessParentPID, int64(e.PPID))
 	attrs.PutStr(contract.ProcessExecutableName, exeName)
@@ -265,12 +276,12 @@ func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, e
 	// The table's line was formatted from the same path at fork or exec.
 	line := info.CgroupLine
 	if line == "" || info.CgroupPath != e.CgroupPath {
-		line = cgroupLine(e)
+		line = cg.line
 	}
 	attrs.PutStr(contract.ProcessLinuxCgroup, line)
 	attrs.PutInt(contract.CgroupID, int64(e.CgroupID))
-	if id := containerid.FromCgroupPath(e.CgroupPath); id != "" {
-		attrs.PutStr(contract.ContainerID, id)
+	if cg.containerID != "" {
+		attrs.PutStr(contract.ContainerID, cg.containerID)
 	}
 	if e.IsThread() {
 		attrs.PutInt(contract.ThreadID, int64(e.TID))
@@ -285,8 +296,8 @@ func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, e
 		b = appendIDs(b, e)
 	case bpf.EventExec:
 		lr.SetEventName(contract.EventExec)
-		if e.Cwd != "" && e.Flags&bpf.FlagCwdTruncated == 0 {
-			attrs.PutStr(contract.ProcessWorkingDirectory, e.Cwd)
+		if cwd := workingDir(e); cwd != "" {
+			attrs.PutStr(contract.ProcessWorkingDirectory, cwd)
 		}
 		if e.Fileless() {
 			attrs.PutBool(contract.ProcessFileless, true)
@@ -332,6 +343,53 @@ func (l *lifecycle) fill(lr plog.LogRecord, e *bpf.Event, info proctable.Info, e
 	}
 	lr.Body().SetStr(string(b))
 	l.body = b
+}
+
+// attrCount is the number of attributes fill puts on e's record, or one
+// more for an OOM kill whose cgroup has no memory limit: a record's map is
+// allocated once at this size, since a map sized for the largest record
+// wastes memory that the garbage collector scans on every record, and one
+// grown by Put copies itself.
+func attrCount(e *bpf.Event, info proctable.Info, containerID string) int {
+	// pid, parent pid, executable name, the four user and group ids,
+	// creation time, cgroup and cgroup id.
+	n := 10
+	if info.ExePath != "" {
+		n++
+	}
+	if len(info.Args) > 0 {
+		n += 2
+		if info.ArgsTruncated {
+			n++
+		}
+	}
+	if containerID != "" {
+		n++
+	}
+	if e.IsThread() {
+		n++
+	}
+	switch e.Type {
+	case bpf.EventExec:
+		if workingDir(e) != "" {
+			n++
+		}
+		if e.Fileless() {
+			n++
+		}
+	case bpf.EventExit:
+		n += 3 // exit code, exit time, lifetime
+		if _, sig, core := e.ExitCode(); sig != 0 {
+			n++
+			if core {
+				n++
+			}
+		}
+		if e.OOMKilled() {
+			n += 3 // killed, resident memory, the limit if any
+		}
+	}
+	return n
 }
 
 // appendIDs appends " pid N ppid N uid N" to a body.
