@@ -7,8 +7,8 @@ import (
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/containerid"
 )
 
-// cgroupAttrs are the attributes derived from a record's cgroup alone.
-type cgroupAttrs struct {
+// recordCgroup holds the attributes derived from a record's cgroup alone.
+type recordCgroup struct {
 	// line is process.linux.cgroup, the path as a /proc/PID/cgroup line.
 	line string
 	// containerID is container.id, "" outside a container.
@@ -20,22 +20,22 @@ type cgroupKey struct {
 	path      string
 }
 
-// cgroupCache remembers cgroupAttrs per cgroup: the processes of a storm
+// cgroupCache remembers recordCgroup per cgroup: the processes of a storm
 // share a few cgroups, and each of their records would otherwise build the
 // same line and scan the same path for a container id. The zero value is
 // ready to use.
 type cgroupCache struct {
-	m map[cgroupKey]cgroupAttrs
+	m map[cgroupKey]recordCgroup
 	// lastKey and last repeat the latest answer: consecutive records
 	// mostly share a cgroup, and comparing a path costs less than hashing it.
 	lastKey cgroupKey
-	last    cgroupAttrs
+	last    recordCgroup
 }
 
 // maxCgroups bounds the cgroup cache; a host runs far fewer busy cgroups.
 const maxCgroups = 4096
 
-func (c *cgroupCache) of(e *bpf.Event) cgroupAttrs {
+func (c *cgroupCache) of(e *bpf.Event) recordCgroup {
 	k := cgroupKey{e.CgroupHierarchy, e.CgroupPath}
 	if c.m != nil && k == c.lastKey {
 		return c.last
@@ -43,9 +43,9 @@ func (c *cgroupCache) of(e *bpf.Event) cgroupAttrs {
 	a, ok := c.m[k]
 	if !ok {
 		if c.m == nil || len(c.m) >= maxCgroups {
-			c.m = make(map[cgroupKey]cgroupAttrs)
+			c.m = make(map[cgroupKey]recordCgroup)
 		}
-		a = cgroupAttrs{line: cgroupLine(e), containerID: containerid.FromCgroupPath(e.CgroupPath)}
+		a = recordCgroup{line: cgroupLine(e), containerID: containerid.FromCgroupPath(e.CgroupPath)}
 		c.m[k] = a
 	}
 	c.lastKey, c.last = k, a
