@@ -125,6 +125,48 @@ var ErrShortRecord = errors.New("short record")
 // Decode parses one raw ring-buffer record into e. It never panics on
 // malformed input: lengths that disagree with the record size are an error.
 func Decode(raw []byte, e *Event) error {
+	return decode(raw, e, validString, cgroupPath)
+}
+
+// Decoder decodes records as Decode does, and keeps one copy of the strings
+// that repeat from record to record (command names, executables, working
+// directories, cgroups) rather than allocating them again for every
+// record: in a spawn storm most records repeat their neighbours'. It is not
+// safe for concurrent use.
+type Decoder struct {
+	strs, cgroups map[string]string
+}
+
+// maxInterned bounds each of a Decoder's tables; a full table starts over.
+const maxInterned = 4096
+
+// Decode parses one raw record into e, like the function Decode.
+func (d *Decoder) Decode(raw []byte, e *Event) error {
+	if d.strs == nil {
+		d.strs, d.cgroups = make(map[string]string), make(map[string]string)
+	}
+	return decode(raw, e, d.str, d.cgroup)
+}
+
+func (d *Decoder) str(b []byte) string { return intern(d.strs, b, validString) }
+
+func (d *Decoder) cgroup(b []byte) string { return intern(d.cgroups, b, cgroupPath) }
+
+// intern looks b up without allocating (the compiler turns a conversion in
+// an index expression into a plain lookup) and converts it only when new.
+func intern(m map[string]string, b []byte, conv func([]byte) string) string {
+	if s, ok := m[string(b)]; ok {
+		return s
+	}
+	if len(m) >= maxInterned {
+		clear(m)
+	}
+	s := conv(b)
+	m[string(b)] = s
+	return s
+}
+
+func decode(raw []byte, e *Event, str, cgroup func([]byte) string) error {
 	if len(raw) < HeaderSize {
 		return fmt.Errorf("%w: %d bytes, header needs %d", ErrShortRecord, len(raw), HeaderSize)
 	}
@@ -158,18 +200,18 @@ func Decode(raw []byte, e *Event) error {
 		Flags:           le.Uint32(raw[offFlags:]),
 		CgroupHierarchy: le.Uint32(raw[offCgroupHierarchy:]),
 		ArgvTotalLen:    le.Uint32(raw[offArgvTotalLen:]),
-		Comm:            cString(raw[offComm : offComm+commLen]),
+		Comm:            str(cBytes(raw[offComm : offComm+commLen])),
 		CPURuntime:      le.Uint64(raw[offCPURuntime:]),
 		CPUUser:         le.Uint64(raw[offCPUUser:]),
 		CPUSystem:       le.Uint64(raw[offCPUSystem:]),
 		OOMRSS:          le.Uint64(raw[offOOMRSS:]),
 	}
 	data := raw[HeaderSize:]
-	e.Filename = validString(data[:fnLen])
+	e.Filename = str(data[:fnLen])
 	data = data[fnLen:]
-	e.Cwd = validString(data[:cwdLen])
+	e.Cwd = str(data[:cwdLen])
 	data = data[cwdLen:]
-	e.CgroupPath = cgroupPath(data[:cgLen])
+	e.CgroupPath = cgroup(data[:cgLen])
 	e.Argv = splitArgv(data[cgLen:])
 	return nil
 }
@@ -199,11 +241,12 @@ func (e *Event) ExitCode() (code int, signal int, coreDumped bool) {
 	return 128 + sig, sig, e.ExitStatus&0x80 != 0
 }
 
-func cString(b []byte) string {
+// cBytes cuts a NUL-terminated field at its terminator.
+func cBytes(b []byte) []byte {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
+		return b[:i]
 	}
-	return validString(b)
+	return b
 }
 
 func validString(b []byte) string {

@@ -3,6 +3,7 @@ package bpf
 import (
 	"encoding/binary"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -184,4 +185,41 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted inconsistent record: %+v", e)
 		}
 	})
+}
+
+// The Decoder must produce what Decode does, record after record, and
+// convert a repeated string only once.
+func TestDecoderMatchesDecode(t *testing.T) {
+	raws := [][]byte{
+		recordCwd(EventExec, "/usr/bin/python3", "/srv/app", "app.scope\x00system.slice\x00", "python3\x00-m\x00", nil),
+		record(EventFork, "/usr/bin/python3", "app.scope\x00system.slice\x00", "", nil),
+		record(EventExit, "/usr/bin/bad\xff", "other.scope\x00", "", nil),
+		record(EventExit, "", "", "", nil),
+		recordCwd(EventExec, "/usr/bin/python3", "/srv/app", "app.scope\x00system.slice\x00", "python3\x00-c\x00", nil),
+	}
+	var d Decoder
+	for round := range 2 {
+		for i, raw := range raws {
+			var want, got Event
+			if err := Decode(raw, &want); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Decode(raw, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(want, got) {
+				t.Errorf("round %d record %d: Decoder gave %+v, Decode %+v", round, i, got, want)
+			}
+		}
+	}
+	// A record seen before allocates only its argument list.
+	raw := raws[0]
+	var e Event
+	allocs := testing.AllocsPerRun(100, func() { _ = d.Decode(raw, &e) })
+	if allocs > 3 { // the argv slice and its two strings
+		t.Errorf("a repeated record costs %.0f allocations, want at most 3", allocs)
+	}
+	if plain := testing.AllocsPerRun(100, func() { _ = Decode(raw, &e) }); plain <= allocs {
+		t.Errorf("Decode allocates %.0f times, the Decoder %.0f: interning saves nothing", plain, allocs)
+	}
 }

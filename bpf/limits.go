@@ -13,7 +13,7 @@ const (
 	DefaultArgvBytes = 4096
 	// DefaultRingBuffer is the ring buffer size in bytes when none is
 	// configured (RING_BUFFER_DEFAULT).
-	DefaultRingBuffer = 8 << 20
+	DefaultRingBuffer = 4 << 20
 	// MinRingBuffer is the smallest ring buffer: one page (RING_BUFFER_MIN).
 	MinRingBuffer = 4096
 )

@@ -93,6 +93,12 @@ func collect(t *testing.T, p *bpf.Probe) *recorder {
 		defer close(r.done)
 		for {
 			raw, err := p.ReadRaw()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				err = p.Wait(time.Time{})
+				if err == nil {
+					continue
+				}
+			}
 			if errors.Is(err, os.ErrClosed) {
 				return
 			}

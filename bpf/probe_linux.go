@@ -7,13 +7,13 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
@@ -28,18 +28,29 @@ type Options struct {
 	IncludeThreads bool
 	// WakeupBytes batches wakeups: records are written without waking the
 	// reader until the ring holds this many bytes, and the reader is
-	// expected to poll on a timer (SetReadDeadline). 0 wakes the reader for
+	// expected to poll on a timer (Wait with a deadline). 0 wakes the reader for
 	// every record it has not yet caught up with.
 	WakeupBytes uint32
+	// WakeupInterval, with WakeupBytes, also wakes the reader for the
+	// first record after this long without a wakeup. A reader that, this
+	// long after a wakeup, finds the ring empty may then wait for the next
+	// wakeup alone: every record it has not read will wake it.
+	WakeupInterval time.Duration
 }
 
 // Probe owns the loaded programs, their attachments and the ring reader.
 type Probe struct {
-	objs   processObjects
-	links  []link.Link
-	iter   *link.Iter
-	reader *ringbuf.Reader
-	rec    ringbuf.Record
+	objs  processObjects
+	links []link.Link
+	iter  *link.Iter
+	ring  *ring
+	// wake is the ring's fd (a duplicate) in the Go runtime's poller, so
+	// that Wait parks a goroutine rather than an OS thread in epoll_wait:
+	// a thread blocked in a system call keeps the runtime's monitor
+	// waking every 20 µs to take its processor back, which cost more CPU
+	// than reading the records did.
+	wake     *os.File
+	wakeConn syscall.RawConn
 	// taskBuf is reused by ReadTasks; one collection reads at a time.
 	taskMu  sync.Mutex
 	taskBuf bytes.Buffer
@@ -90,6 +101,7 @@ func Open(opts Options) (*Probe, error) {
 		"exit_has_group_dead": exitHasGroupDead(kernel),
 		"v1_subsys_id":        v1SubsysID(kernel),
 		"wakeup_bytes":        uint64(opts.WakeupBytes),
+		"wakeup_ns":           uint64(opts.WakeupInterval.Nanoseconds()),
 		"page_size":           uint32(os.Getpagesize()),
 	}
 	for name, v := range consts {
@@ -127,29 +139,63 @@ func Open(opts Options) (*Probe, error) {
 		p.Close()
 		return nil, fmt.Errorf("attaching the task iterator: %w", err)
 	}
-	if p.reader, err = ringbuf.NewReader(p.objs.Events); err != nil {
+	if p.ring, err = openRing(p.objs.Events); err != nil {
 		p.Close()
-		return nil, fmt.Errorf("opening ring buffer: %w", err)
+		return nil, err
+	}
+	if err := p.openWake(); err != nil {
+		p.Close()
+		return nil, err
 	}
 	return p, nil
 }
 
-// ReadRaw blocks until the next record and returns its bytes, valid until
-// the next call. It returns an error wrapping os.ErrClosed after Close, and
-// os.ErrDeadlineExceeded once the ring is empty after the read deadline.
-func (p *Probe) ReadRaw() ([]byte, error) {
-	if err := p.reader.ReadInto(&p.rec); err != nil {
-		return nil, err
+func (p *Probe) openWake() error {
+	fd, err := unix.FcntlInt(uintptr(p.objs.Events.FD()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("duplicating the ring buffer fd: %w", err)
 	}
-	return p.rec.RawSample, nil
+	// O_NONBLOCK lets os.NewFile register the fd with the runtime's
+	// poller; the ring is only ever mapped and polled, never read(2).
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("setting the ring buffer fd non-blocking: %w", err)
+	}
+	p.wake = os.NewFile(uintptr(fd), "ringbuf")
+	if p.wakeConn, err = p.wake.SyscallConn(); err != nil {
+		return fmt.Errorf("polling the ring buffer: %w", err)
+	}
+	return nil
 }
 
-// Pending is the number of bytes in the ring not yet read.
-func (p *Probe) Pending() int { return p.reader.AvailableBytes() }
+// ReadRaw returns the next record's bytes, valid until the next call, or
+// os.ErrDeadlineExceeded at once when the ring is empty. It returns an
+// error wrapping os.ErrClosed after Close. It is not safe for concurrent
+// use.
+func (p *Probe) ReadRaw() ([]byte, error) { return p.ring.read() }
 
-// SetReadDeadline sets when ReadRaw stops waiting for a wakeup and
-// returns what the ring holds; the zero time waits for wakeups alone.
-func (p *Probe) SetReadDeadline(t time.Time) { p.reader.SetDeadline(t) }
+// Wait returns when the ring holds records the kernel woke the reader for,
+// with os.ErrDeadlineExceeded at the deadline (the zero time waits for a
+// wakeup alone), or with an error wrapping os.ErrClosed after Close.
+// Records written without a wakeup are only seen at the deadline, or when
+// a later record wakes the reader.
+func (p *Probe) Wait(deadline time.Time) error {
+	if err := p.wake.SetReadDeadline(deadline); err != nil {
+		return fmt.Errorf("ring buffer: %w", os.ErrClosed)
+	}
+	// The poller is edge-triggered: a wakeup while the ring was being
+	// read leaves a stale readiness that ends the wait at once, so
+	// readiness counts only with bytes in the ring. Close closes wake
+	// before it unmaps the ring, and closing a pollable file waits for this
+	// callback to return, so the ring is still mapped here.
+	err := p.wakeConn.Read(func(uintptr) bool { return p.ring.available() > 0 })
+	switch {
+	case err == nil, errors.Is(err, os.ErrDeadlineExceeded):
+		return err
+	default:
+		return fmt.Errorf("ring buffer: %w (%v)", os.ErrClosed, err)
+	}
+}
 
 // ReadTasks runs the task iterator once and returns a sample of every task
 // on the host, reusing dst's capacity.
@@ -191,11 +237,14 @@ func (p *Probe) Losses() (Losses, error) {
 }
 
 // Close detaches the programs and releases every kernel object. It
-// interrupts a pending ReadRaw.
+// interrupts a pending Wait.
 func (p *Probe) Close() error {
 	var errs []error
-	if p.reader != nil {
-		errs = append(errs, p.reader.Close())
+	if p.wake != nil {
+		errs = append(errs, p.wake.Close())
+	}
+	if p.ring != nil {
+		errs = append(errs, p.ring.close())
 	}
 	for _, l := range p.links {
 		errs = append(errs, l.Close())

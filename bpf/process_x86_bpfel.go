@@ -68,6 +68,7 @@ const (
 	processVarArgvMax          = "argv_max"
 	processVarExitHasGroupDead = "exit_has_group_dead"
 	processVarIncludeThreads   = "include_threads"
+	processVarLastWakeup       = "last_wakeup"
 	processVarPageSize         = "page_size"
 	processVarUnusedEventFlag  = "unused_event_flag"
 	processVarUnusedEventHdr   = "unused_event_hdr"
@@ -77,6 +78,7 @@ const (
 	processVarUnusedTaskSample = "unused_task_sample"
 	processVarV1SubsysId       = "v1_subsys_id"
 	processVarWakeupBytes      = "wakeup_bytes"
+	processVarWakeupNs         = "wakeup_ns"
 )
 
 // loadProcess returns the embedded CollectionSpec for process.
@@ -146,6 +148,7 @@ type processVariableSpecs struct {
 	ArgvMax          *ebpf.VariableSpec `ebpf:"argv_max"`
 	ExitHasGroupDead *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
 	IncludeThreads   *ebpf.VariableSpec `ebpf:"include_threads"`
+	LastWakeup       *ebpf.VariableSpec `ebpf:"last_wakeup"`
 	PageSize         *ebpf.VariableSpec `ebpf:"page_size"`
 	UnusedEventFlag  *ebpf.VariableSpec `ebpf:"unused_event_flag"`
 	UnusedEventHdr   *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
@@ -155,6 +158,7 @@ type processVariableSpecs struct {
 	UnusedTaskSample *ebpf.VariableSpec `ebpf:"unused_task_sample"`
 	V1SubsysId       *ebpf.VariableSpec `ebpf:"v1_subsys_id"`
 	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	WakeupNs         *ebpf.VariableSpec `ebpf:"wakeup_ns"`
 }
 
 // processObjects contains all objects after they have been loaded into the kernel.
@@ -201,6 +205,7 @@ type processVariables struct {
 	ArgvMax          *ebpf.Variable `ebpf:"argv_max"`
 	ExitHasGroupDead *ebpf.Variable `ebpf:"exit_has_group_dead"`
 	IncludeThreads   *ebpf.Variable `ebpf:"include_threads"`
+	LastWakeup       *ebpf.Variable `ebpf:"last_wakeup"`
 	PageSize         *ebpf.Variable `ebpf:"page_size"`
 	UnusedEventFlag  *ebpf.Variable `ebpf:"unused_event_flag"`
 	UnusedEventHdr   *ebpf.Variable `ebpf:"unused_event_hdr"`
@@ -210,6 +215,7 @@ type processVariables struct {
 	UnusedTaskSample *ebpf.Variable `ebpf:"unused_task_sample"`
 	V1SubsysId       *ebpf.Variable `ebpf:"v1_subsys_id"`
 	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
+	WakeupNs         *ebpf.Variable `ebpf:"wakeup_ns"`
 }
 
 // processPrograms contains all programs after they have been loaded into the kernel.

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# CPU the collector spends per lifecycle record during a spawn storm: the
+# CPU the collector spends per lifecycle record during a storm: the
 # ebpfprocess receiver (logs only) into the debug exporter (one line per
-# batch), while SPAWNERS shell loops run /bin/true PROCS times in all.
+# batch), while SPAWNERS shell loops run /bin/true PROCS times in all
+# (STORM=processes, the default), or while python3 starts and joins
+# threads for THREAD_SECONDS with include_threads on (STORM=threads: each
+# thread is a fork and an exit record through the same programs, reader
+# and conversion, at a rate process spawning cannot reach on a small
+# machine, so per-batch costs weigh less on each record).
 #
 #   sudo bench/capture/run.sh [BIN]       (default: bin/otelcol-linnix)
+#   sudo STORM=threads bench/capture/run.sh
 #
 # It reports the records delivered (the exporter's own
 # otelcol_exporter_sent_log_records: every process on the host counts, not
@@ -13,9 +19,9 @@
 # receiver's lost-event counters. The host's own processes keep the
 # collector busy too, so it first measures IDLE seconds without the storm and
 # also reports the storm's marginal CPU per record: the storm window's CPU
-# and records less the idle rates over as long. Environment: PROCS (5000),
-# SPAWNERS (4), IDLE (10), PORT (18899, the collector's telemetry, loopback
-# only).
+# and records less the idle rates over as long. Environment: STORM
+# (processes), PROCS (5000), SPAWNERS (4), THREAD_SECONDS (10), IDLE (10),
+# PORT (18899, the collector's telemetry, loopback only).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-bin/otelcol-linnix}
@@ -23,6 +29,13 @@ PROCS=${PROCS:-5000}
 SPAWNERS=${SPAWNERS:-4}
 PORT=${PORT:-18899}
 IDLE=${IDLE:-10}
+STORM=${STORM:-processes}
+THREAD_SECONDS=${THREAD_SECONDS:-10}
+case $STORM in
+processes) THREADS=false ;;
+threads) THREADS=true ;;
+*) echo "STORM must be processes or threads" >&2; exit 2 ;;
+esac
 [ -x "$BIN" ] || make build >/dev/null
 TICK=$(getconf CLK_TCK)
 work=$(mktemp -d)
@@ -37,6 +50,7 @@ trap cleanup EXIT
 cat >"$work/config.yaml" <<YAML
 receivers:
   ebpfprocess:
+    include_threads: $THREADS
 exporters:
   debug:
     verbosity: basic
@@ -83,11 +97,24 @@ sleep "$IDLE"
 a0=$(accepted)
 t0=$(cpu_ticks "$collector")
 s0=$(date +%s.%N)
-per=$((PROCS / SPAWNERS))
-for _ in $(seq "$SPAWNERS"); do
-	(for _ in $(seq "$per"); do /bin/true; done) &
-done
-wait $(jobs -p | grep -v "^$collector$") 2>/dev/null || true
+if [ "$STORM" = processes ]; then
+	per=$((PROCS / SPAWNERS))
+	for _ in $(seq "$SPAWNERS"); do
+		(for _ in $(seq "$per"); do /bin/true; done) &
+	done
+	wait $(jobs -p | grep -v "^$collector$") 2>/dev/null || true
+	spawned=$((per * SPAWNERS))
+else
+	spawned=$(python3 -c '
+import sys, threading, time
+n, end = 0, time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    ts = [threading.Thread(target=int) for _ in range(50)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    n += len(ts)
+print(n)' "$THREAD_SECONDS")
+fi
 s1=$(date +%s.%N)
 # Delivered when the count stops moving for a second (or after 60 s).
 prev=-1
@@ -101,14 +128,13 @@ t1=$(cpu_ticks "$collector")
 a1=$(accepted)
 e1=$(date +%s.%N)
 records=$((a1 - a0))
-spawned=$((per * SPAWNERS))
-awk -v n="$records" -v t0="$t0" -v t1="$t1" -v hz="$TICK" -v s0="$s0" -v s1="$s1" -v e1="$e1" -v p="$spawned" -v bin="$BIN" \
+awk -v n="$records" -v t0="$t0" -v t1="$t1" -v hz="$TICK" -v s0="$s0" -v s1="$s1" -v e1="$e1" -v p="$spawned" -v bin="$BIN" -v storm="$STORM" \
 	-v idle="$IDLE" -v ir="$((a0 - i0))" -v ic="$((t0 - c0))" 'BEGIN {
 	cpu = (t1 - t0) / hz
 	per = 0
 	if (n) per = cpu * 1e6 / n
-	printf "%s: %d processes in %.1f s (%.0f spawns/s), %d records delivered, collector CPU %.0f ms, %.2f us/record\n",
-		bin, p, s1 - s0, p / (s1 - s0), n, cpu * 1000, per
+	printf "%s: %d %s in %.1f s (%.0f/s), %d records delivered, collector CPU %.0f ms, %.2f us/record\n",
+		bin, p, storm, s1 - s0, p / (s1 - s0), n, cpu * 1000, per
 	# The idle window gives the background rates of records and CPU.
 	w = e1 - s0
 	mn = n - ir / idle * w

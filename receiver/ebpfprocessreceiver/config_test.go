@@ -34,7 +34,7 @@ func TestLoadConfig(t *testing.T) {
 		cfg, err := load(t, "")
 		require.NoError(t, err)
 		assert.Equal(t, createDefaultConfig(), cfg)
-		assert.EqualValues(t, 8<<20, cfg.RingBufferSize)
+		assert.EqualValues(t, 4<<20, cfg.RingBufferSize)
 		assert.Equal(t, CommandArgsRedact, cfg.CommandArgs)
 		assert.EqualValues(t, 4096, cfg.CommandArgsMaxSize)
 		assert.Equal(t, 10*time.Second, cfg.CollectionInterval)

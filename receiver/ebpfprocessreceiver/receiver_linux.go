@@ -35,6 +35,10 @@ const (
 	// wakeupFraction: the kernel side wakes the reader when the ring is
 	// this fraction full, long before it could overflow.
 	wakeupFraction = 8
+	// idleDrain bounds the reader's sleep once the ring was found empty a
+	// batch interval after a wakeup: any later record wakes it, so this
+	// only collects a record whose write raced with that last look.
+	idleDrain = time.Second
 	// limitTTL: memory limits named on OOM exits are re-read after this.
 	limitTTL = 10 * time.Second
 )
@@ -49,8 +53,12 @@ type ebpfReceiver struct {
 	probe     *bpf.Probe
 	queue     chan []bpf.Event
 	// free returns converted batches to the reader for reuse.
-	free      chan []bpf.Event
-	lc        *lifecycle
+	free chan []bpf.Event
+	lc   *lifecycle
+	// clock converts the records' boot-time stamps; clockAt is when it
+	// was measured. Only the goroutine that converts uses them.
+	clock     wallClock
+	clockAt   time.Time
 	coll      *collector
 	cancel    context.CancelFunc
 	stopColl  context.CancelFunc
@@ -102,6 +110,7 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 		ArgvMaxBytes:   uint32(r.cfg.CommandArgsMaxSize),
 		IncludeThreads: r.cfg.IncludeThreads,
 		WakeupBytes:    uint32(r.cfg.RingBufferSize / wakeupFraction),
+		WakeupInterval: r.cfg.batchInterval(),
 	})
 	if err != nil {
 		return fmt.Errorf("ebpfprocess receiver: %w", err)
@@ -183,43 +192,53 @@ func criteria(m MatchConfig) procfilter.Criteria {
 
 // readLoop only decodes and queues: it must keep pace with the kernel, so a
 // full queue drops (and counts) rather than waits. The kernel side wakes it
-// only when the ring fills past a threshold; otherwise it collects on a
-// timer, batch_interval, so that one wakeup and one conversion serve many
-// records. A batch is handed on when the ring is empty or it is full.
+// for the first record after a quiet batch_interval and when the ring fills
+// past a threshold; the records in between it collects a batch_interval
+// later, so that one wakeup and one conversion serve many records. Once a
+// timed collection finds nothing, it sleeps until the next wakeup: an idle
+// host costs no polling. A batch is handed on when the ring is empty or it
+// is full.
 func (r *ebpfReceiver) readLoop() {
 	defer close(r.readDone)
 	defer close(r.queue)
 	interval := r.cfg.batchInterval()
 	batch := r.slab()
-	r.probe.SetReadDeadline(time.Now().Add(interval))
+	var dec bpf.Decoder
+	read, timedOut := 0, false
 	for {
 		raw, err := r.probe.ReadRaw()
-		if err != nil {
-			switch {
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				// The ring is drained; the next collection is a
-				// timer's length from now.
+		if err == nil {
+			read++
+			batch = append(batch, bpf.Event{})
+			if err := dec.Decode(raw, &batch[len(batch)-1]); err != nil {
+				r.decodeErrors.Add(1)
+				batch = batch[:len(batch)-1]
+			} else if len(batch) >= maxBatch {
 				batch = r.hand(batch)
-				r.probe.SetReadDeadline(time.Now().Add(interval))
-			case errors.Is(err, os.ErrClosed):
-				r.hand(batch)
-				return
-			default:
-				r.readErrors.Add(1)
-				r.set.Logger.Warn("Reading the BPF ring buffer failed", zap.Error(err))
-				time.Sleep(10 * time.Millisecond) // do not spin on a persistent error
 			}
 			continue
 		}
-		batch = append(batch, bpf.Event{})
-		if err := bpf.Decode(raw, &batch[len(batch)-1]); err != nil {
-			r.decodeErrors.Add(1)
-			batch = batch[:len(batch)-1]
-			continue
-		}
-		if len(batch) >= maxBatch || r.probe.Pending() == 0 {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The ring is drained: hand the batch on and sleep until
+			// the kernel wakes the reader or the timer ends.
 			batch = r.hand(batch)
+			wait := interval
+			if timedOut && read == 0 {
+				wait = idleDrain
+			}
+			err = r.probe.Wait(time.Now().Add(wait))
+			read, timedOut = 0, errors.Is(err, os.ErrDeadlineExceeded)
+			if err == nil || timedOut {
+				continue
+			}
 		}
+		if errors.Is(err, os.ErrClosed) {
+			r.hand(batch)
+			return
+		}
+		r.readErrors.Add(1)
+		r.set.Logger.Warn("Reading the BPF ring buffer failed", zap.Error(err))
+		time.Sleep(10 * time.Millisecond) // do not spin on a persistent error
 	}
 }
 
@@ -273,7 +292,7 @@ func (r *ebpfReceiver) consume(ctx context.Context, batch []bpf.Event) {
 		r.lc.trackAll(batch)
 		return
 	}
-	ld, n := r.lc.toLogs(batch, newWallClock())
+	ld, n := r.lc.toLogs(batch, r.wallClock())
 	if n == 0 {
 		return
 	}
@@ -281,6 +300,16 @@ func (r *ebpfReceiver) consume(ctx context.Context, batch []bpf.Event) {
 		r.refused.Add(int64(n))
 		r.set.Logger.Warn("Downstream refused lifecycle records", zap.Int("records", n), zap.Error(err))
 	}
+}
+
+// wallClock re-measures the boot-time to wall-clock offset once a second:
+// it moves only when the clock is adjusted, and measuring it takes system
+// calls, which per batch cost more than converting a small batch does.
+func (r *ebpfReceiver) wallClock() wallClock {
+	if now := time.Now(); now.Sub(r.clockAt) >= time.Second {
+		r.clock, r.clockAt = newWallClock(), now
+	}
+	return r.clock
 }
 
 var eventTypeAttrs = [...]metric.AddOption{
