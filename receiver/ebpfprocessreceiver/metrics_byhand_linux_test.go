@@ -113,6 +113,15 @@ func TestByHandMatchesBuilder(t *testing.T) {
 		ms := limited.ScopeMetrics().At(0).Metrics()
 		require.Equal(t, "linnix.process.cpu.limit_utilization", ms.At(1).Name())
 		assert.InDelta(t, 0.2/0.5, ms.At(1).Gauge().DataPoints().At(0).DoubleValue(), 1e-9)
+		// Every process of a container carries its id, the later ones
+		// from what the first one's lookup left for the collection.
+		for _, i := range []int{2, 8, 14} {
+			id, ok := md.ResourceMetrics().At(i).Resource().Attributes().Get("container.id")
+			require.True(t, ok, i)
+			assert.Equal(t, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", id.Str(), i)
+		}
+		_, ok = md.ResourceMetrics().At(0).Resource().Attributes().Get("container.id")
+		assert.False(t, ok, "a service's process is in no container")
 	})
 	t.Run("resource attributes off", func(t *testing.T) {
 		mbc := metadata.DefaultMetricsBuilderConfig()

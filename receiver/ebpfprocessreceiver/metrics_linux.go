@@ -84,6 +84,9 @@ type collector struct {
 	// /proc/meminfo is read for the host memory metrics.
 	cgroups  *memlimit.Cgroups
 	hostRoot string
+	// byCgroup holds, for one collection, the attributes derived from each
+	// cgroup line: a host runs far fewer cgroups than processes.
+	byCgroup map[string]cgroupResource
 	// cpuLimits answers linnix.cgroup.cpu.limit; nil when neither it nor
 	// linnix.process.cpu.limit_utilization is enabled, or no hierarchy
 	// has the cpu controller.
@@ -122,6 +125,7 @@ func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *p
 		pageSize: uint64(os.Getpagesize()),
 		started:  pcommon.NewTimestampFromTime(time.Now()),
 		cgroups:  memlimit.NewCgroups("/", cgroupLimitTTL),
+		byCgroup: map[string]cgroupResource{},
 		hostRoot: "/",
 		prev:     map[uint32]cpuMark{},
 		next:     map[uint32]cpuMark{},
@@ -160,6 +164,7 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 	}
 	now := bootNow()
 	clock := newWallClock()
+	clear(c.byCgroup) // memory limits are re-read on memlimit's own schedule
 	c.procs = c.agg.Aggregate(c.tasks, c.pageSize, c.procs[:0])
 	c.mu.Lock()
 	exited := c.exited
@@ -373,23 +378,50 @@ func (c *collector) record(cd candidate, clock wallClock, now uint64) {
 	rb.SetProcessCreationTime(cd.created)
 	if cd.info.CgroupPath != "" {
 		rb.SetProcessLinuxCgroup(cd.info.CgroupLine)
-		if c.cfg.ResourceAttributes.LinnixCgroupMemoryLimit.Enabled {
-			pid := 0 // an exited process has no /proc to consult
-			if cd.p != nil {
-				pid = int(cd.pid)
-			}
-			if limit, ok := c.cgroups.Limit(cd.info.CgroupLine, pid); ok {
-				rb.SetLinnixCgroupMemoryLimit(limit)
-			}
+		cg := c.cgroupResource(&cd)
+		if cg.hasMemLimit {
+			rb.SetLinnixCgroupMemoryLimit(cg.memLimit)
 		}
-		if id := containerid.FromCgroupPath(cd.info.CgroupPath); id != "" {
-			rb.SetContainerID(id)
+		if cg.containerID != "" {
+			rb.SetContainerID(cg.containerID)
 		}
 	}
 	if cd.cpuLimit > 0 {
 		rb.SetLinnixCgroupCPULimit(cd.cpuLimit)
 	}
 	mb.EmitForResource(metadata.WithResource(rb.Emit()), metadata.WithStartTimeOverride(c.born.ts(cd.start)))
+}
+
+// cgroupResource is what a process's cgroup adds to its resource.
+type cgroupResource struct {
+	memLimit    int64
+	hasMemLimit bool
+	containerID string
+}
+
+// cgroupResource works out cd's cgroup attributes once per cgroup line and
+// collection, unless the memory limit is looked up by process (a v2 line on
+// a hybrid host).
+func (c *collector) cgroupResource(cd *candidate) cgroupResource {
+	line := cd.info.CgroupLine
+	byProcess := c.cgroups.ByProcess(line)
+	if !byProcess {
+		if cg, ok := c.byCgroup[line]; ok {
+			return cg
+		}
+	}
+	cg := cgroupResource{containerID: containerid.FromCgroupPath(cd.info.CgroupPath)}
+	if c.cfg.ResourceAttributes.LinnixCgroupMemoryLimit.Enabled {
+		pid := 0 // an exited process has no /proc to consult
+		if cd.p != nil {
+			pid = int(cd.pid)
+		}
+		cg.memLimit, cg.hasMemLimit = c.cgroups.Limit(line, pid)
+	}
+	if !byProcess {
+		c.byCgroup[line] = cg
+	}
+	return cg
 }
 
 // owner resolves a uid to its user name, caching the answer; unknown ids
@@ -688,19 +720,12 @@ func (c *collector) putResource(attrs pcommon.Map, cd *candidate, ppid, euid uin
 		if ra.ProcessLinuxCgroup.Enabled {
 			attrs.PutStr("process.linux.cgroup", cd.info.CgroupLine)
 		}
-		if ra.LinnixCgroupMemoryLimit.Enabled {
-			pid := 0 // an exited process has no /proc to consult
-			if cd.p != nil {
-				pid = int(cd.pid)
-			}
-			if limit, ok := c.cgroups.Limit(cd.info.CgroupLine, pid); ok {
-				attrs.PutInt("linnix.cgroup.memory.limit", limit)
-			}
+		cg := c.cgroupResource(cd)
+		if cg.hasMemLimit && ra.LinnixCgroupMemoryLimit.Enabled {
+			attrs.PutInt("linnix.cgroup.memory.limit", cg.memLimit)
 		}
-		if ra.ContainerID.Enabled {
-			if id := containerid.FromCgroupPath(cd.info.CgroupPath); id != "" {
-				attrs.PutStr("container.id", id)
-			}
+		if cg.containerID != "" && ra.ContainerID.Enabled {
+			attrs.PutStr("container.id", cg.containerID)
 		}
 	}
 	if cd.cpuLimit > 0 && ra.LinnixCgroupCPULimit.Enabled {

@@ -98,6 +98,15 @@ func (c *Cgroups) Limit(line string, pid int) (int64, bool) {
 	return 0, false
 }
 
+// ByProcess says whether Limit answers line from the process's own
+// /proc/PID/cgroup (a v2 line on a hybrid host, whose memory controller is
+// on v1) rather than from the line alone, which callers may then reuse for
+// every process of the cgroup.
+func (c *Cgroups) ByProcess(line string) bool {
+	id, controllers, _, ok := split(line)
+	return ok && id == "0" && controllers == "" && !(c.v2 != "" && c.v2Memory)
+}
+
 // walk returns the lowest limit from mount/path up to the hierarchy root,
 // cached for TTL as a whole: every process of a cgroup asks the same, and a
 // walk is a stat and a file per level.

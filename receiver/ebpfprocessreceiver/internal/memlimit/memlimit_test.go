@@ -40,6 +40,7 @@ func TestCgroupV2(t *testing.T) {
 		_, ok := c.Limit(line, 0)
 		assert.False(t, ok, line)
 	}
+	assert.False(t, c.ByProcess("0::/kubepods/pod1"), "v2 holds the memory controller")
 }
 
 func TestCgroupV1Hybrid(t *testing.T) {
@@ -77,6 +78,11 @@ func TestCgroupV1Hybrid(t *testing.T) {
 	assert.False(t, ok, "no pid, no v1 path")
 	_, ok = c.Limit("0::/", 43)
 	assert.False(t, ok, "the process is gone")
+
+	// Only the v2 lines depend on the process.
+	assert.True(t, c.ByProcess("0::/system.slice/docker.service"))
+	assert.False(t, c.ByProcess("4:memory:/docker/abc"))
+	assert.False(t, c.ByProcess("1:cpu:/docker/abc"))
 }
 
 func TestCgroupCache(t *testing.T) {
