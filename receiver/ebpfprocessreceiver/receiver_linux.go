@@ -195,9 +195,9 @@ func criteria(m MatchConfig) procfilter.Criteria {
 // for the first record after a quiet batch_interval and when the ring fills
 // past a threshold; the records in between it collects a batch_interval
 // later, so that one wakeup and one conversion serve many records. Once a
-// timed collection finds nothing, it sleeps until the next wakeup: an idle
-// host costs no polling. A batch is handed on when the ring is empty or it
-// is full.
+// timed collection finds nothing, it sleeps until the next wakeup (or
+// idleDrain): an idle host costs one look a second. A batch is handed on
+// when the ring is empty or it is full.
 func (r *ebpfReceiver) readLoop() {
 	defer close(r.readDone)
 	defer close(r.queue)
