@@ -175,10 +175,20 @@ func FuzzDecode(f *testing.F) {
 	f.Add(record(EventFork, "", "", "", nil))
 	f.Add(record(EventExit, "", "x", "", nil))
 	f.Add([]byte{})
+	// One Decoder across inputs, as the receiver keeps one: what it
+	// interned from earlier records must never leak into a later one.
+	var d Decoder
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		var e Event
-		if err := Decode(raw, &e); err != nil {
+		var e, interned Event
+		err := Decode(raw, &e)
+		if derr := d.Decode(raw, &interned); (err == nil) != (derr == nil) {
+			t.Fatalf("Decode says %v, the Decoder %v", err, derr)
+		}
+		if err != nil {
 			return
+		}
+		if !reflect.DeepEqual(e, interned) {
+			t.Fatalf("the Decoder gave %+v, Decode %+v", interned, e)
 		}
 		// Whatever decodes must describe exactly the bytes it came from.
 		if len(raw) < HeaderSize || len(e.Filename) > len(raw) || e.Type < EventFork || e.Type > EventExit {
