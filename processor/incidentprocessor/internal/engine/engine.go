@@ -45,6 +45,9 @@ type Engine struct {
 	store      *store
 	mem        *HostMemory
 	staleAfter time.Duration
+	// exits holds the processes whose exit record was seen lately, when a
+	// rule keeps per-process metric states.
+	exits *recentExits
 }
 
 type ruleState struct {
@@ -65,6 +68,9 @@ func New(rs []*Rule, maxTracked int, staleAfter time.Duration) (*Engine, error) 
 			k = p.forRule()
 		}
 		e.rules = append(e.rules, &ruleState{Rule: r, kind: k, states: map[string]*state{}})
+		if !r.IsLogRule() && r.GroupBy == rules.GroupProcess {
+			e.exits = newRecentExits(maxRecentExits)
+		}
 	}
 	return e, nil
 }
@@ -78,8 +84,12 @@ func (e *Engine) Stats() Stats {
 
 // noteExit marks every per-process metric state of an exited process; the
 // next evaluation resolves what fired and forgets the rest.
-func (e *Engine) noteExit(subj Subject) {
+func (e *Engine) noteExit(subj Subject, now time.Time) {
+	if e.exits == nil {
+		return
+	}
 	key := processKey(subj)
+	e.exits.add(key, now, e.staleAfter)
 	for _, r := range e.rules {
 		if r.IsLogRule() || r.GroupBy != rules.GroupProcess {
 			continue
@@ -140,6 +150,11 @@ func (e *Engine) ObserveMetrics(ctx context.Context, md pmetric.Metrics, now tim
 	for _, ref := range g.order {
 		sum, ts, subj := g.total(ref)
 		st := e.store.touch(ref.r, ref.key, subj, now)
+		if ref.r.GroupBy == rules.GroupProcess && e.exits.has(ref.key) {
+			// The process's final sample, taken before its exit and
+			// reported after it: judged, then forgotten at once.
+			st.exited = true
+		}
 		v := sum
 		if ref.r.PerSecond {
 			var ok bool
@@ -155,6 +170,7 @@ func (e *Engine) ObserveMetrics(ctx context.Context, md pmetric.Metrics, now tim
 func (e *Engine) Evaluate(now time.Time) []Incident {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.exits.prune(now, e.staleAfter)
 	var out []Incident
 	for _, r := range e.rules {
 		var blamed map[*state]bool

@@ -37,7 +37,7 @@ func (e *Engine) ObserveLogs(ctx context.Context, ld plog.Logs, now time.Time) [
 				}
 				subj := subjectOf(attrs, host)
 				if event == "exit" {
-					e.noteExit(subj)
+					e.noteExit(subj, now)
 				}
 				for _, r := range e.rules {
 					if !r.IsLogRule() || !r.Reads(event) {
