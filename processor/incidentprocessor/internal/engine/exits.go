@@ -16,6 +16,9 @@ type recentExits struct {
 	at    map[string]time.Time
 	order []string // oldest first
 	max   int
+	// room is how many the storage was last sized for: a map keeps the
+	// room it grew to, and order its backing array, long after a storm.
+	room int
 }
 
 func newRecentExits(max int) *recentExits {
@@ -25,6 +28,7 @@ func newRecentExits(max int) *recentExits {
 func (r *recentExits) add(key string, now time.Time, keep time.Duration) {
 	if _, seen := r.at[key]; !seen {
 		r.order = append(r.order, key)
+		r.room = max(r.room, len(r.order))
 	}
 	r.at[key] = now
 	r.prune(now, keep)
@@ -46,10 +50,23 @@ func (r *recentExits) prune(now time.Time, keep time.Duration) {
 		r.order[0] = ""
 		r.order = r.order[1:]
 	}
-	if len(r.order) == 0 && cap(r.order) > 0 {
-		r.at, r.order = map[string]time.Time{}, nil
+	// Down to a quarter of the room: moved to storage of their size.
+	if r.room > minExitsRoom && len(r.order) < r.room/4 {
+		at := make(map[string]time.Time, len(r.order))
+		for _, k := range r.order {
+			at[k] = r.at[k]
+		}
+		var order []string
+		if len(r.order) > 0 {
+			order = make([]string, len(r.order))
+			copy(order, r.order)
+		}
+		r.at, r.order, r.room = at, order, len(order)
 	}
 }
+
+// minExitsRoom: storage this small is kept whatever it holds.
+const minExitsRoom = 256
 
 // has says whether key's exit was seen lately; a nil set has nothing.
 func (r *recentExits) has(key string) bool {

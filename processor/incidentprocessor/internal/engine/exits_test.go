@@ -38,7 +38,7 @@ func TestSampleWithoutExitKeepsState(t *testing.T) {
 }
 
 // Exits are remembered for stale_after at most and up to a bound, and the
-// memory they took is let go once none is left.
+// storage a storm grew is let go once most of them are gone.
 func TestRecentExitsAreBounded(t *testing.T) {
 	r := newRecentExits(3)
 	for i := range 5 {
@@ -54,12 +54,28 @@ func TestRecentExitsAreBounded(t *testing.T) {
 	assert.True(t, r.has("4"), "kept for stale_after")
 	r.prune(t0.Add(time.Minute+time.Nanosecond), time.Minute)
 	assert.False(t, r.has("4"))
-	assert.Empty(t, r.at)
-	assert.Nil(t, r.order)
 
 	var none *recentExits
 	assert.False(t, none.has("4"))
 	none.prune(t0, time.Minute)
+}
+
+func TestRecentExitsShrinkAfterAStorm(t *testing.T) {
+	r := newRecentExits(maxRecentExits)
+	for i := range 10_000 {
+		r.add(fmt.Sprint(i), t0, time.Minute)
+	}
+	// A few exits later: the storm's are past stale_after.
+	later := t0.Add(2 * time.Minute)
+	r.add("late", later, time.Minute)
+	assert.True(t, r.has("late"))
+	assert.Len(t, r.at, 1)
+	assert.Equal(t, 1, cap(r.order), "moved to storage of its size")
+	assert.Equal(t, 1, r.room)
+
+	r.prune(later.Add(2*time.Minute), time.Minute)
+	assert.Empty(t, r.at)
+	assert.Len(t, r.order, 0)
 }
 
 // An engine whose rules keep no per-process metric state remembers no exit.
