@@ -318,6 +318,9 @@ func TestShortLivedProcessBetweenSamplesIsReported(t *testing.T) {
 	assert.InEpsilon(t, cpuTime/lifetime, cores, 1e-6, "cores is CPU time over lifetime")
 	assert.LessOrEqual(t, lifetime, wall, "lifetime within the wall time around the child")
 	assert.GreaterOrEqual(t, cores, (rusage-schedStale)/wall, "cores vs wait4 rusage over wall time")
+	for _, cd := range r.coll.cands[:cap(r.coll.cands)] {
+		require.Nil(t, cd.exited, "the candidates kept for reuse hold no exited process, which would keep its collection's exits alive")
+	}
 }
 
 // hostPoints returns the data points of the host's resource (the one

@@ -243,6 +243,10 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 			c.record(cd, clock, now)
 		}
 	}
+	// Cleared for reuse: a candidate left past the next collection's
+	// length would keep its exited process's slice alive, and with it
+	// every exit of a past storm.
+	clear(cands)
 	c.cands = cands[:0]
 	ts := clock.ts(now)
 	for _, st := range []struct {
