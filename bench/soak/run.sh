@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Soak: the built collector with a default-like pipeline (ebpfprocess ->
-# incident -> file + prometheus) under a steady spawn load, sampled every
-# minute into a CSV, then watched while the load is gone to show that every
-# series returns to its baseline.
+# Soak: the built collector with examples/default.yaml (ebpfprocess ->
+# memory_limiter -> incident -> batch -> insights API, file, prometheus; its
+# ports moved to free ones, pprof added) under a steady spawn load, sampled
+# every minute into a CSV, then watched while the load is gone to show that
+# every series returns to its baseline.
 #
 #   sudo bench/soak/run.sh                 (30 min at 300 spawns/s, 1,000 long-lived)
 #   sudo DURATION=120 bench/soak/run.sh    (a short run)
@@ -10,8 +11,11 @@
 # Environment: DURATION (load seconds, 1800), RATE (spawns/s, 300),
 # LONG_LIVED (sleepers kept alive, 1000), CHURN (share of the sleepers
 # replaced each minute, in percent, 10), COOLDOWN (seconds sampled after the
-# load, 120), SAMPLE (seconds between samples, 60), BIN, OUT (the CSV,
-# default bench/soak/soak-<date>.csv).
+# load, 120), SAMPLE (seconds between samples, 60), SETTLE (seconds idle
+# before the baseline sample, 60), BIN, OUT (the CSV,
+# default bench/soak/soak-<date>.csv), HEAP_PROFILES (a folder: the Go heap
+# profile at the end of the load and at the end of the cool-down is saved
+# there, for `go tool pprof`, to say what holds memory that did not return).
 #
 # It holds the host-wide kernel-test lock for the whole run: hundreds of
 # spawns a second would be taken for a fork storm by other kernel tests.
@@ -25,6 +29,7 @@ RATE=${RATE:-300}
 LONG_LIVED=${LONG_LIVED:-1000}
 CHURN=${CHURN:-10}
 COOLDOWN=${COOLDOWN:-120}
+SETTLE=${SETTLE:-60}
 SAMPLE=${SAMPLE:-60}
 BIN=${BIN:-bin/otelcol-linnix}
 OUT=${OUT:-bench/soak/soak-$(date -u +%Y%m%dT%H%M%SZ).csv}
@@ -50,61 +55,22 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 PROM=$(free_port)
 TEL=$(free_port)
 PPROF=$(free_port)
+API=$(free_port)
+HEALTH=$(free_port)
 
-# examples/default.yaml with the ports moved to free ones, the console
-# exporter dropped (it would only measure the terminal) and pprof added.
-cat >"$work/config.yaml" <<YAML
-extensions:
-  pprof:
-    endpoint: 127.0.0.1:$PPROF
-receivers:
-  ebpfprocess:
-    command_args: redact
-    collection_interval: 10s
-    top_n: 50
-processors:
-  incident:
-    default_rules: true
-  memory_limiter:
-    check_interval: 1s
-    limit_mib: 256
-    spike_limit_mib: 64
-  batch:
-    send_batch_size: 1024
-    timeout: 1s
-exporters:
-  file:
-    path: $work/events.jsonl
-    format: json
-    rotation:
-      max_megabytes: 50
-      max_backups: 1
-  prometheus:
-    endpoint: 127.0.0.1:$PROM
-    resource_constant_labels:
-      included: [host.name, process.pid, process.parent_pid, process.executable.name, process.command, process.owner, container.id]
-service:
-  extensions: [pprof]
-  pipelines:
-    logs:
-      receivers: [ebpfprocess]
-      processors: [memory_limiter, incident, batch]
-      exporters: [file]
-    metrics:
-      receivers: [ebpfprocess]
-      processors: [memory_limiter, incident, batch]
-      exporters: [prometheus]
-  telemetry:
-    logs: {level: warn}
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: $TEL
-YAML
+# examples/default.yaml itself, with its ports moved to free ones, its event
+# file in the work folder and the pprof extension added; a default that no
+# longer has what is replaced fails here rather than soaking something else.
+sed -e "s/127.0.0.1:7070/127.0.0.1:$API/; s/127.0.0.1:9464/127.0.0.1:$PROM/; s/127.0.0.1:13133/127.0.0.1:$HEALTH/" \
+	-e "s#http://127.0.0.1:8888/metrics#http://127.0.0.1:$TEL/metrics#; s/port: 8888/port: $TEL/" \
+	-e "s#\${env:HOME}/.local/state/otelcol-linnix/events.jsonl#$work/events.jsonl#" \
+	-e "s/^extensions:\$/extensions:\n  pprof:\n    endpoint: 127.0.0.1:$PPROF/" \
+	-e "s/extensions: \[health_check\]/extensions: [health_check, pprof]/" \
+	examples/default.yaml >"$work/config.yaml"
+for want in "127.0.0.1:$API" "127.0.0.1:$PROM" "127.0.0.1:$HEALTH" "port: $TEL" "$work/events.jsonl" "[health_check, pprof]" "127.0.0.1:$PPROF"; do
+	grep -qF -- "$want" "$work/config.yaml" || { echo "examples/default.yaml changed: could not set $want" >&2; exit 1; }
+done
+! grep -v '^ *#' "$work/config.yaml" | grep -qE '(:|port: )(7070|9464|13133|8888)$|env:HOME' || { echo "examples/default.yaml changed: a default port or path is left" >&2; exit 1; }
 
 "$BIN" --config "$work/config.yaml" >"$work/collector.log" 2>&1 9>&- &
 collector=$!
@@ -119,7 +85,6 @@ done
 sum_of() { awk -v re="$1" '$1 !~ /^#/ { n=$1; sub(/\{.*/, "", n); if (n ~ re) s += $NF } END { printf "%.0f", s }' "$work/tel.txt"; }
 header="elapsed_s,phase,rss_kb,heap_alloc_bytes,goroutines,processes_tracked,incident_states,events_total,lost_ring_full,lost_kernel_recursion,lost_read_error,lost_decode_error,lost_queue_full,lost_downstream_refused,exporter_send_failed,processor_refused,host_processes"
 echo "$header" >"$OUT"
-start=$(date +%s)
 sample() { # phase
 	curl -sf "http://127.0.0.1:$TEL/metrics" >"$work/tel.txt" || : >"$work/tel.txt"
 	local rss gor lost r
@@ -134,6 +99,10 @@ sample() { # phase
 }
 
 echo "$header" >&2
+# The baseline is the idle collector's: start-up is over (the binary's
+# start-up pages go 30 s in) and the process table has its first snapshot.
+sleep "$SETTLE"
+start=$(date +%s)
 sample baseline
 
 # The load, one Python process: LONG_LIVED sleepers, CHURN% of them
@@ -211,6 +180,13 @@ done
 kill "$loader" 2>/dev/null || true
 wait "$loader" 2>/dev/null || true
 loader=""
+heap_profile() { # name
+	[ -n "${HEAP_PROFILES:-}" ] || return 0
+	mkdir -p "$HEAP_PROFILES"
+	# gc=1: what is live now, not at the last collection.
+	curl -sf "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1" >"$HEAP_PROFILES/heap-$1.pb.gz" || true
+}
+heap_profile end-of-load
 read -r spawned secs replaced skipped failed <"$work/spawned"
 echo "spawned $spawned short-lived processes in ${secs}s ($(awk -v n="$spawned" -v s="$secs" 'BEGIN { printf "%.0f", n/s }')/s; $skipped not spawned because the machine fell behind, $failed failed), replaced $replaced sleepers" >&2
 
@@ -219,6 +195,7 @@ while [ "$(date +%s)" -lt "$cool_end" ]; do
 	sleep $((SAMPLE < COOLDOWN ? SAMPLE / 2 : COOLDOWN / 2))
 	sample cooldown
 done
+heap_profile end-of-cooldown
 kill -0 "$collector" || { echo "the collector died:" >&2; cat "$work/collector.log" >&2; exit 1; }
 grep -iE 'error|panic' "$work/collector.log" >&2 || true
 echo "wrote $OUT" >&2
