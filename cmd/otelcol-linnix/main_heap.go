@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -28,13 +29,26 @@ const heapTidySlack = 16 << 20
 // the runtime collects often and this never acts; an idle collector's heap
 // stays within the slack, so it does not act then either: at most one
 // collection per interval, and only after a burst.
+//
+// Whoever set GOGC (off, with a GOMEMLIMIT to collect against, or a pace of
+// their own) chose when to collect; the tidier stays off. A GOMEMLIMIT
+// alone (the Kubernetes example sets one from the container's limit) only
+// caps the heap, and a burst's memory is still worth returning below it.
 func init() {
+	if !heapTidyWanted(os.Getenv) {
+		return
+	}
 	go func() {
 		var t heapTidier
 		for range time.Tick(heapTidyInterval) {
 			t.tidy()
 		}
 	}()
+}
+
+// heapTidyWanted: unless GOGC is set.
+func heapTidyWanted(getenv func(string) string) bool {
+	return getenv("GOGC") == ""
 }
 
 // heapSample is what the tidier reads of the runtime.

@@ -70,3 +70,18 @@ func TestHeapTidyReturnsDeadMemory(t *testing.T) {
 		return
 	}
 }
+
+func TestHeapTidyLeavesATunedRuntimeAlone(t *testing.T) {
+	env := func(k, v string) func(string) string {
+		return func(name string) string {
+			if name == k {
+				return v
+			}
+			return ""
+		}
+	}
+	assert.True(t, heapTidyWanted(env("", "")))
+	assert.False(t, heapTidyWanted(env("GOGC", "off")))
+	assert.False(t, heapTidyWanted(env("GOGC", "200")))
+	assert.True(t, heapTidyWanted(env("GOMEMLIMIT", "200MiB")), "a cap alone leaves the pace to the runtime")
+}
