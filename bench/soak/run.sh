@@ -14,8 +14,10 @@
 # load, 120), SAMPLE (seconds between samples, 60), SETTLE (seconds idle
 # before the baseline sample, 60), BIN, OUT (the CSV,
 # default bench/soak/soak-<date>.csv), HEAP_PROFILES (a folder: the Go heap
-# profile at the end of the load and at the end of the cool-down is saved
-# there, for `go tool pprof`, to say what holds memory that did not return).
+# profile and /proc/PID/smaps at the end of the load and at the end of the
+# cool-down are saved there, for `go tool pprof`, and RSS is split into the
+# binary's pages, the ring buffer and the rest: what holds memory that did
+# not return).
 #
 # It holds the host-wide kernel-test lock for the whole run: hundreds of
 # spawns a second would be taken for a fork storm by other kernel tests.
@@ -185,6 +187,11 @@ heap_profile() { # name
 	mkdir -p "$HEAP_PROFILES"
 	# gc=1: what is live now, not at the last collection.
 	curl -sf "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1" >"$HEAP_PROFILES/heap-$1.pb.gz" || true
+	cp "/proc/$collector/smaps" "$HEAP_PROFILES/smaps-$1.txt" 2>/dev/null || true
+	awk -v bin="$(readlink -f "/proc/$collector/exe")" -v at="$1" '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 }
+		/^Rss:/ { if (name == bin) b += $2; else if (name ~ /bpf-map/) r += $2; else o += $2 }
+		END { printf "RSS at the %s: the binary'"'"'s pages %d kB, the ring buffer %d kB, the rest (heap, stacks) %d kB\n", at, b, r, o }' \
+		"$HEAP_PROFILES/smaps-$1.txt" >&2 || true
 }
 heap_profile end-of-load
 read -r spawned secs replaced skipped failed <"$work/spawned"
