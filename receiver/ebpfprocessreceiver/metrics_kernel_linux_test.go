@@ -18,8 +18,10 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"golang.org/x/sys/unix"
 
+	"github.com/linnix-os/otelcol-linnix/bpf"
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
+	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/proctable"
 )
 
 // The accuracy tests run children made from this test binary (the
@@ -404,4 +406,24 @@ func meminfoBytes(t *testing.T, field string) int64 {
 	}
 	t.Fatalf("no %s in /proc/meminfo", field)
 	return 0
+}
+
+// The exits kept for the next collection are bounded; those past the bound
+// are counted, and each collection takes the count of its own. The host's
+// own exits may add to the counts, never take from them.
+func TestExitsBetweenCollectionsAreBounded(t *testing.T) {
+	r := startMetrics(t)
+	collectNow(t, r)
+	e := bpf.Event{Type: bpf.EventExit, PID: 4_000_000, TID: 4_000_000, StartTime: 1}
+	for range maxExited + 5 {
+		r.coll.noteExit(&e, proctable.Info{})
+	}
+	r.coll.mu.Lock()
+	assert.Len(t, r.coll.exited, maxExited)
+	assert.GreaterOrEqual(t, r.coll.exitsOver, 5)
+	r.coll.mu.Unlock()
+	collectNow(t, r)
+	assert.GreaterOrEqual(t, r.coll.over, 5)
+	collectNow(t, r)
+	assert.Zero(t, r.coll.over)
 }

@@ -101,6 +101,11 @@ type collector struct {
 	created atomic.Int64
 	mu      sync.Mutex
 	exited  []exitedProcess
+	// exitsOver counts the exits past maxExited since the last
+	// collection; over is that count for the latest collection, which
+	// collectOnce reports.
+	exitsOver int
+	over      int
 
 	// prev and next swap at each collection; both keep their buckets.
 	prev, next map[uint32]cpuMark
@@ -145,14 +150,24 @@ func newCollector(cfg *Config, set receiver.Settings, probe *bpf.Probe, table *p
 
 func (c *collector) noteFork() { c.created.Add(1) }
 
+// maxExited bounds the processes that exited between two collections and
+// are reported at the next one (~170 B each): a storm on a large host exits
+// tens of thousands a second. Past it, a process's CPU time is in its exit
+// record only; with top_n, so few-CPU processes would not be reported anyway.
+const maxExited = 32768
+
 func (c *collector) noteExit(e *bpf.Event, info proctable.Info) {
 	user, sys := procstats.Split(e.CPURuntime, e.CPUUser, e.CPUSystem)
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.exited) >= maxExited {
+		c.exitsOver++
+		return
+	}
 	c.exited = append(c.exited, exitedProcess{
 		pid: e.PID, ppid: e.PPID, euid: e.EUID, start: e.StartTime, at: e.Timestamp,
 		total: e.CPURuntime, user: user, sys: sys, comm: e.Comm, info: info,
 	})
-	c.mu.Unlock()
 }
 
 // collect samples every task once and returns the metrics of this collection.
@@ -169,6 +184,7 @@ func (c *collector) collect() (pmetric.Metrics, error) {
 	c.mu.Lock()
 	exited := c.exited
 	c.exited = nil
+	c.over, c.exitsOver = c.exitsOver, 0
 	c.mu.Unlock()
 
 	// One scan of the cpu hierarchy per collection, at the instant of the

@@ -181,6 +181,10 @@ func (r *ebpfReceiver) collectOnce(ctx context.Context) {
 		r.set.Logger.Warn("Sampling tasks failed", zap.Error(err))
 		return
 	}
+	if r.coll.over > 0 {
+		r.set.Logger.Warn("More processes exited since the last collection than it reports; their CPU time is in their exit records only",
+			zap.Int("reported", maxExited), zap.Int("not_reported", r.coll.over))
+	}
 	if err := r.metrics.ConsumeMetrics(ctx, md); err != nil {
 		r.set.Logger.Warn("Downstream refused process metrics", zap.Int("data_points", md.DataPointCount()), zap.Error(err))
 	}
