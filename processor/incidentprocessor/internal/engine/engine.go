@@ -68,7 +68,7 @@ func New(rs []*Rule, maxTracked int, staleAfter time.Duration) (*Engine, error) 
 			k = p.forRule()
 		}
 		e.rules = append(e.rules, &ruleState{Rule: r, kind: k, states: map[string]*state{}})
-		if !r.IsLogRule() && r.GroupBy == rules.GroupProcess {
+		if !r.IsLogRule() && r.GroupBy == rules.GroupProcess && e.exits == nil {
 			e.exits = newRecentExits(maxRecentExits)
 		}
 	}
