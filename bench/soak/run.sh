@@ -182,11 +182,13 @@ done
 kill "$loader" 2>/dev/null || true
 wait "$loader" 2>/dev/null || true
 loader=""
-heap_profile() { # name
+heap_profile() { # name [gc]
 	[ -n "${HEAP_PROFILES:-}" ] || return 0
 	mkdir -p "$HEAP_PROFILES"
-	# gc=1: what is live now, not at the last collection.
-	curl -sf "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1" >"$HEAP_PROFILES/heap-$1.pb.gz" || true
+	# gc=1: what is live now, not at the last collection. Only at the end:
+	# a collection forced as the load stops would change the cool-down
+	# that is measured (under load the runtime collects often anyway).
+	curl -sf "http://127.0.0.1:$PPROF/debug/pprof/heap${2:+?gc=1}" >"$HEAP_PROFILES/heap-$1.pb.gz" || true
 	cp "/proc/$collector/smaps" "$HEAP_PROFILES/smaps-$1.txt" 2>/dev/null || true
 	awk -v bin="$(readlink -f "/proc/$collector/exe")" -v at="$1" '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 }
 		/^Rss:/ { if (name == bin) b += $2; else if (name ~ /bpf-map/) r += $2; else o += $2 }
@@ -202,7 +204,7 @@ while [ "$(date +%s)" -lt "$cool_end" ]; do
 	sleep $((SAMPLE < COOLDOWN ? SAMPLE / 2 : COOLDOWN / 2))
 	sample cooldown
 done
-heap_profile end-of-cooldown
+heap_profile end-of-cooldown gc
 kill -0 "$collector" || { echo "the collector died:" >&2; cat "$work/collector.log" >&2; exit 1; }
 grep -iE 'error|panic' "$work/collector.log" >&2 || true
 echo "wrote $OUT" >&2
