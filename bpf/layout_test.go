@@ -48,20 +48,30 @@ func TestHeaderLayoutMatchesBTF(t *testing.T) {
 }
 
 func TestTaskSampleMatchesBTF(t *testing.T) {
+	requireMirror(t, "task_sample", reflect.TypeOf(TaskSample{}))
+}
+
+func TestExeSampleMatchesBTF(t *testing.T) {
+	requireMirror(t, "exe_sample", reflect.TypeOf(exeSampleHeader{}))
+}
+
+// requireMirror checks that goType has the C struct's size, fields,
+// offsets and field sizes.
+func requireMirror(t *testing.T, name string, goType reflect.Type) {
+	t.Helper()
 	spec, err := loadProcess()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var st *btf.Struct
-	if err := spec.Types.TypeByName("task_sample", &st); err != nil {
+	if err := spec.Types.TypeByName(name, &st); err != nil {
 		t.Fatal(err)
 	}
-	if int(st.Size) != TaskSampleSize {
-		t.Fatalf("task_sample is %d bytes, TaskSample %d", st.Size, TaskSampleSize)
+	if uintptr(st.Size) != goType.Size() {
+		t.Fatalf("%s is %d bytes, %s %d", name, st.Size, goType.Name(), goType.Size())
 	}
-	goType := reflect.TypeOf(TaskSample{})
 	if goType.NumField() != len(st.Members) {
-		t.Fatalf("task_sample has %d fields, TaskSample %d", len(st.Members), goType.NumField())
+		t.Fatalf("%s has %d fields, %s %d", name, len(st.Members), goType.Name(), goType.NumField())
 	}
 	for i, m := range st.Members {
 		f := goType.Field(i)

@@ -1,13 +1,17 @@
 package bpf_test
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -42,6 +46,16 @@ func TestMain(m *testing.M) {
 		_, err = io.Copy(os.NewFile(uintptr(fd), "memfd"), src)
 		check(err)
 		check(execveatEmpty(fd))
+	case "memfd-sleep":
+		// A copy of /bin/sleep in a memfd that stays running: the
+		// executables iterator must name it as the exec record does.
+		fd, err := unix.MemfdCreate("linnix-sleep", 0)
+		check(err)
+		src, err := os.Open("/bin/sleep")
+		check(err)
+		_, err = io.Copy(os.NewFile(uintptr(fd), "memfd"), src)
+		check(err)
+		check(execveatEmpty(fd, "sleep", "30"))
 	case "threads":
 		// Threads of this process, started after it exec'd from its parent.
 		var wg sync.WaitGroup
@@ -57,16 +71,24 @@ func TestMain(m *testing.M) {
 	os.Exit(2)
 }
 
-func execveatEmpty(fd int) error {
-	argv0, err := unix.BytePtrFromString("fd-exec")
-	if err != nil {
-		return err
+// execveatEmpty runs the file fd refers to with args (default "fd-exec").
+func execveatEmpty(fd int, args ...string) error {
+	if len(args) == 0 {
+		args = []string{"fd-exec"}
 	}
+	argv := make([]*byte, 0, len(args)+1)
+	for _, a := range args {
+		b, err := unix.BytePtrFromString(a)
+		if err != nil {
+			return err
+		}
+		argv = append(argv, b)
+	}
+	argv = append(argv, nil)
 	empty, err := unix.BytePtrFromString("")
 	if err != nil {
 		return err
 	}
-	argv := []*byte{argv0, nil}
 	envv := []*byte{nil}
 	_, _, errno := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(empty)),
 		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])), unix.AT_EMPTY_PATH, 0)
@@ -301,4 +323,136 @@ func copyFile(t *testing.T, from, to string) {
 	if err := os.WriteFile(to, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestExecutablesOfRunningProcesses checks the executables iterator, which
+// names the processes that predate the collector, against /proc/PID/exe as
+// root reads it: every process of this mount namespace and root, plus a
+// relative-path program and a memfd, which /proc cannot name as a path.
+func TestExecutablesOfRunningProcesses(t *testing.T) {
+	kerneltest.Require(t)
+	dir := t.TempDir()
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleepBin, err := filepath.EvalSymlinks("/bin/sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, sleepBin, filepath.Join(dir, "prog"))
+	start := func(cmd *exec.Cmd) int {
+		t.Helper()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd.Process.Pid
+	}
+	relative := exec.Command("./prog", "30")
+	relative.Dir = dir
+	relPID := start(relative)
+	memfd := exec.Command(self)
+	memfd.Env = append(os.Environ(), helperEnv+"=memfd-sleep")
+	memfdPID := start(memfd)
+	// The memfd helper has exec'd once /proc names the memfd.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", memfdPID)); strings.HasPrefix(l, "/memfd:linnix-sleep") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the memfd helper did not exec")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	p, err := bpf.Open(bpf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	exes, err := p.ReadExecutables()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if e := exes[uint32(relPID)]; e.Path != filepath.Join(realDir, "prog") || e.Fileless || e.Truncated {
+		t.Errorf("relative-path program: %+v, want %s", e, filepath.Join(realDir, "prog"))
+	}
+	if e := exes[uint32(memfdPID)]; e.Path != "memfd:linnix-sleep" || !e.Fileless {
+		t.Errorf("memfd program: %+v, want memfd:linnix-sleep, fileless", e)
+	}
+	if _, ok := exes[2]; ok {
+		t.Error("kthreadd (pid 2) listed: kernel threads have no executable")
+	}
+
+	ownNS, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for _, ent := range entries {
+		pid, err := strconv.ParseUint(ent.Name(), 10, 32)
+		if err != nil || int(pid) == memfdPID {
+			continue
+		}
+		proc := filepath.Join("/proc", ent.Name())
+		want, err := os.Readlink(filepath.Join(proc, "exe"))
+		if err != nil || strings.HasSuffix(want, " (deleted)") {
+			continue // a kernel thread, gone, or denied even to root
+		}
+		// A process that sees another file system names its files as
+		// it sees them, not as /proc shows them here.
+		if ns, _ := os.Readlink(filepath.Join(proc, "ns", "mnt")); ns != ownNS {
+			continue
+		}
+		if root, _ := os.Readlink(filepath.Join(proc, "root")); root != "/" {
+			continue
+		}
+		ticks, ok := startTicks(t, proc)
+		e, listed := exes[uint32(pid)]
+		if !ok || !listed || e.StartTime/tickNs != ticks && e.StartTime/tickNs+1 != ticks {
+			continue // started after the iterator ran, or a reused pid
+		}
+		compared++
+		if e.Path != want || e.Truncated {
+			t.Errorf("pid %d: iterator names %q (truncated %v), /proc/%d/exe %q", pid, e.Path, e.Truncated, pid, want)
+		}
+	}
+	// This test, its helpers and the host's own processes at least.
+	if compared < 4 {
+		t.Errorf("compared %d processes with /proc", compared)
+	}
+}
+
+// tickNs is a /proc clock tick (USER_HZ is 100 on Linux).
+const tickNs = 10_000_000
+
+// startTicks reads a process's start time, in clock ticks since boot, from
+// its /proc/PID/stat (field 22, counted after the command's last ')').
+func startTicks(t *testing.T, proc string) (uint64, bool) {
+	t.Helper()
+	stat, err := os.ReadFile(filepath.Join(proc, "stat"))
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 20 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(fields[19], 10, 64)
+	return v, err == nil
 }

@@ -43,7 +43,9 @@ type Probe struct {
 	objs  processObjects
 	links []link.Link
 	iter  *link.Iter
-	ring  *ring
+	// exeIter names every running process's executable (ReadExecutables).
+	exeIter *link.Iter
+	ring    *ring
 	// wake is the ring's fd (a duplicate) in the Go runtime's poller, so
 	// that Wait parks a goroutine rather than an OS thread in epoll_wait:
 	// a thread blocked in a system call keeps the runtime's monitor
@@ -54,6 +56,7 @@ type Probe struct {
 	// taskBuf is reused by ReadTasks; one collection reads at a time.
 	taskMu  sync.Mutex
 	taskBuf bytes.Buffer
+	exeMu   sync.Mutex
 	// OOMMarks says whether OOM victims are marked on this kernel.
 	OOMMarks bool
 }
@@ -139,6 +142,10 @@ func Open(opts Options) (*Probe, error) {
 		p.Close()
 		return nil, fmt.Errorf("attaching the task iterator: %w", err)
 	}
+	if p.exeIter, err = link.AttachIter(link.IterOptions{Program: p.objs.DumpExe}); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("attaching the executables iterator: %w", err)
+	}
 	if p.ring, err = openRing(p.objs.Events); err != nil {
 		p.Close()
 		return nil, err
@@ -214,6 +221,24 @@ func (p *Probe) ReadTasks(dst []TaskSample) ([]TaskSample, error) {
 	return DecodeTasks(p.taskBuf.Bytes(), dst)
 }
 
+// ReadExecutables runs the executables iterator once and returns, by pid,
+// the executable of every process running now, kernel threads aside.
+func (p *Probe) ReadExecutables() (map[uint32]Executable, error) {
+	// One run at a time: the iterator's buffers are shared, not per CPU.
+	p.exeMu.Lock()
+	defer p.exeMu.Unlock()
+	rd, err := p.exeIter.Open()
+	if err != nil {
+		return nil, fmt.Errorf("opening the executables iterator: %w", err)
+	}
+	defer rd.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(rd); err != nil {
+		return nil, fmt.Errorf("reading the executables iterator: %w", err)
+	}
+	return DecodeExecutables(buf.Bytes())
+}
+
 // Losses sums the per-CPU drop counters.
 func (p *Probe) Losses() (Losses, error) {
 	var l Losses
@@ -252,6 +277,9 @@ func (p *Probe) Close() error {
 	if p.iter != nil {
 		errs = append(errs, p.iter.Close())
 	}
+	if p.exeIter != nil {
+		errs = append(errs, p.exeIter.Close())
+	}
 	errs = append(errs, p.objs.Close())
 	return errors.Join(errs...)
 }
@@ -265,7 +293,7 @@ func CheckPrerequisites() (*btf.Spec, error) {
 		if err != nil {
 			exe = "/path/to/otelcol-linnix"
 		}
-		return nil, fmt.Errorf("missing %s: run as root, or grant the capabilities with `sudo setcap cap_bpf,cap_perfmon,cap_sys_ptrace+ep %s` (cap_sys_ptrace is optional: it lets the start-up snapshot read the executable of other users' processes that were running before the collector)",
+		return nil, fmt.Errorf("missing %s: run as root, or grant the capabilities with `sudo setcap cap_bpf,cap_perfmon+ep %s`",
 			strings.Join(missing, " and "), exe)
 	}
 	kernel, err := btf.LoadKernelSpec()

@@ -134,11 +134,20 @@ struct task_sample {
 	char comm[16];
 };
 
+// One record per process (thread-group leader) from the executables
+// iterator, followed by path_len bytes of its executable's path.
+struct exe_sample {
+	__u64 start_ns; // CLOCK_BOOTTIME
+	__u32 pid;
+	__u16 path_len;
+	__u16 flags; // FLAG_FILELESS, FLAG_FILENAME_TRUNCATED
+};
 // Emits these types into BTF: the layout tests check the hand-written Go
 // mirrors of the structs (bpf/event.go, bpf/tasks.go) against it, bpf2go
 // turns the enums into Go constants, and TestLimitsMatchBTF reads limits.
 const struct event_hdr *unused_event_hdr __attribute__((unused));
 const struct task_sample *unused_task_sample __attribute__((unused));
+const struct exe_sample *unused_exe_sample __attribute__((unused));
 const enum event_type *unused_event_type __attribute__((unused));
 const enum event_flag *unused_event_flag __attribute__((unused));
 const enum task_flag *unused_task_flag __attribute__((unused));
@@ -208,6 +217,23 @@ struct {
 	__type(key, __u32);
 	__type(value, struct path_scratch);
 } path_map SEC(".maps");
+
+// The executables iterator's buffers: not per CPU, since it may be
+// preempted mid-walk where a tracepoint program on the same CPU would reuse
+// the per-CPU ones; user space runs it once at a time.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} exe_scratch_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} exe_path_map SEC(".maps");
 
 // Ring-buffer reserve failures, per CPU, indexed by event type.
 struct {
@@ -377,14 +403,14 @@ static __always_inline __u32 put_cgroup(struct scratch *s, struct event_hdr *h, 
 // the top of every iteration and can prune, where a position tracked in a
 // register makes every step's state distinct and the loop too costly to
 // verify.
-static __always_inline __u32 put_path(struct scratch *s, __u32 off, struct dentry *dentry,
-				      struct vfsmount *vfsmnt, struct fs_struct *fs, bool *trunc)
+static __always_inline __u32 put_path(struct scratch *s, __u32 off, struct path_scratch *ps,
+				      struct dentry *dentry, struct vfsmount *vfsmnt, struct fs_struct *fs,
+				      bool *trunc)
 {
 	struct dentry *root_dentry = BPF_CORE_READ(fs, root.dentry);
 	struct vfsmount *root_mnt = BPF_CORE_READ(fs, root.mnt);
 	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	__u32 zero = 0, pos, len;
-	struct path_scratch *ps = bpf_map_lookup_elem(&path_map, &zero);
+	__u32 pos, len;
 
 	if (!ps || !dentry || !vfsmnt)
 		return 0;
@@ -440,22 +466,38 @@ static __always_inline __u32 put_path(struct scratch *s, __u32 off, struct dentr
 	return len;
 }
 
-// Writes the path of the task's executable (mm->exe_file: the binary the
-// kernel mapped, the interpreter of a script) and flags a fileless one.
-static __always_inline __u32 put_exe(struct scratch *s, struct event_hdr *h, __u32 off,
-				     struct task_struct *task)
+static __always_inline struct path_scratch *get_path_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&path_map, &zero);
+}
+
+// Writes at s->buf[off] the path of the task's executable (mm->exe_file:
+// the binary the kernel mapped, the interpreter of a script), returns its
+// length and sets FLAG_FILELESS and FLAG_FILENAME_TRUNCATED in *flags.
+static __always_inline __u32 put_exe_path(struct scratch *s, __u32 off, struct path_scratch *ps,
+					  struct task_struct *task, __u32 *flags)
 {
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
 	bool trunc = false;
 
 	if (!exe)
-		return off;
-	__u32 n = put_path(s, off, BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt),
+		return 0;
+	__u32 n = put_path(s, off, ps, BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt),
 			   BPF_CORE_READ(task, fs), &trunc);
 	if (BPF_CORE_READ(exe, f_inode, i_nlink) == 0)
-		h->flags |= FLAG_FILELESS;
+		*flags |= FLAG_FILELESS;
 	if (trunc)
-		h->flags |= FLAG_FILENAME_TRUNCATED;
+		*flags |= FLAG_FILENAME_TRUNCATED;
+	return n;
+}
+
+// Writes the task's executable path after the record's header.
+static __always_inline __u32 put_exe(struct scratch *s, struct event_hdr *h, __u32 off,
+				     struct task_struct *task)
+{
+	__u32 n = put_exe_path(s, off, get_path_scratch(), task, &h->flags);
+
 	h->filename_len = n;
 	return off + n;
 }
@@ -525,7 +567,8 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 
 	struct fs_struct *fs = BPF_CORE_READ(task, fs);
 	bool trunc = false;
-	__u32 n = put_path(s, off, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), fs, &trunc);
+	__u32 n = put_path(s, off, get_path_scratch(), BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt),
+			   fs, &trunc);
 	h->cwd_len = n;
 	if (trunc)
 		h->flags |= FLAG_CWD_TRUNCATED;
@@ -668,5 +711,35 @@ int dump_task(struct bpf_iter__task *ctx)
 		BPF_CORE_READ_STR_INTO(&s.comm, task, comm);
 	}
 	bpf_seq_write(seq, &s, sizeof(s));
+	return 0;
+}
+
+// Names the executable of every process, for the processes that were
+// running before the collector: the same kernel-side path walk as the exec
+// records, so that no /proc/PID/exe read (and no CAP_SYS_PTRACE for other
+// users' processes) is needed. Read once at start-up.
+SEC("iter/task")
+int dump_exe(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	__u32 zero = 0, flags = 0;
+
+	if (!task || task->pid != task->tgid || (task->flags & PF_KTHREAD))
+		return 0;
+	struct scratch *s = bpf_map_lookup_elem(&exe_scratch_map, &zero);
+	struct path_scratch *ps = bpf_map_lookup_elem(&exe_path_map, &zero);
+	if (!s || !ps)
+		return 0;
+	struct exe_sample *h = (struct exe_sample *)s->buf;
+	__u32 n = put_exe_path(s, sizeof(*h), ps, task, &flags);
+	h->start_ns = task->start_boottime;
+	h->pid = task->tgid;
+	h->path_len = n;
+	h->flags = flags;
+	n += sizeof(*h);
+	if (n > sizeof(*h) + PATH_MASK)
+		return 0;
+	bpf_seq_write(seq, s->buf, n);
 	return 0;
 }

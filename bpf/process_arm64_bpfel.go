@@ -56,10 +56,13 @@ const (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	processMapEvents           = "events"
+	processMapExePathMap       = "exe_path_map"
+	processMapExeScratchMap    = "exe_scratch_map"
 	processMapLost             = "lost"
 	processMapOomVictims       = "oom_victims"
 	processMapPathMap          = "path_map"
 	processMapScratchMap       = "scratch_map"
+	processProgDumpExe         = "dump_exe"
 	processProgDumpTask        = "dump_task"
 	processProgHandleExec      = "handle_exec"
 	processProgHandleExit      = "handle_exit"
@@ -73,6 +76,7 @@ const (
 	processVarUnusedEventFlag  = "unused_event_flag"
 	processVarUnusedEventHdr   = "unused_event_hdr"
 	processVarUnusedEventType  = "unused_event_type"
+	processVarUnusedExeSample  = "unused_exe_sample"
 	processVarUnusedLimits     = "unused_limits"
 	processVarUnusedTaskFlag   = "unused_task_flag"
 	processVarUnusedTaskSample = "unused_task_sample"
@@ -123,6 +127,7 @@ type processSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type processProgramSpecs struct {
+	DumpExe    *ebpf.ProgramSpec `ebpf:"dump_exe"`
 	DumpTask   *ebpf.ProgramSpec `ebpf:"dump_task"`
 	HandleExec *ebpf.ProgramSpec `ebpf:"handle_exec"`
 	HandleExit *ebpf.ProgramSpec `ebpf:"handle_exit"`
@@ -134,11 +139,13 @@ type processProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type processMapSpecs struct {
-	Events     *ebpf.MapSpec `ebpf:"events"`
-	Lost       *ebpf.MapSpec `ebpf:"lost"`
-	OomVictims *ebpf.MapSpec `ebpf:"oom_victims"`
-	PathMap    *ebpf.MapSpec `ebpf:"path_map"`
-	ScratchMap *ebpf.MapSpec `ebpf:"scratch_map"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	ExePathMap    *ebpf.MapSpec `ebpf:"exe_path_map"`
+	ExeScratchMap *ebpf.MapSpec `ebpf:"exe_scratch_map"`
+	Lost          *ebpf.MapSpec `ebpf:"lost"`
+	OomVictims    *ebpf.MapSpec `ebpf:"oom_victims"`
+	PathMap       *ebpf.MapSpec `ebpf:"path_map"`
+	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
 }
 
 // processVariableSpecs contains global variables before they are loaded into the kernel.
@@ -153,6 +160,7 @@ type processVariableSpecs struct {
 	UnusedEventFlag  *ebpf.VariableSpec `ebpf:"unused_event_flag"`
 	UnusedEventHdr   *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
 	UnusedEventType  *ebpf.VariableSpec `ebpf:"unused_event_type"`
+	UnusedExeSample  *ebpf.VariableSpec `ebpf:"unused_exe_sample"`
 	UnusedLimits     *ebpf.VariableSpec `ebpf:"unused_limits"`
 	UnusedTaskFlag   *ebpf.VariableSpec `ebpf:"unused_task_flag"`
 	UnusedTaskSample *ebpf.VariableSpec `ebpf:"unused_task_sample"`
@@ -181,16 +189,20 @@ func (o *processObjects) Close() error {
 //
 // It can be passed to loadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type processMaps struct {
-	Events     *ebpf.Map `ebpf:"events"`
-	Lost       *ebpf.Map `ebpf:"lost"`
-	OomVictims *ebpf.Map `ebpf:"oom_victims"`
-	PathMap    *ebpf.Map `ebpf:"path_map"`
-	ScratchMap *ebpf.Map `ebpf:"scratch_map"`
+	Events        *ebpf.Map `ebpf:"events"`
+	ExePathMap    *ebpf.Map `ebpf:"exe_path_map"`
+	ExeScratchMap *ebpf.Map `ebpf:"exe_scratch_map"`
+	Lost          *ebpf.Map `ebpf:"lost"`
+	OomVictims    *ebpf.Map `ebpf:"oom_victims"`
+	PathMap       *ebpf.Map `ebpf:"path_map"`
+	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
 }
 
 func (m *processMaps) Close() error {
 	return _ProcessClose(
 		m.Events,
+		m.ExePathMap,
+		m.ExeScratchMap,
 		m.Lost,
 		m.OomVictims,
 		m.PathMap,
@@ -210,6 +222,7 @@ type processVariables struct {
 	UnusedEventFlag  *ebpf.Variable `ebpf:"unused_event_flag"`
 	UnusedEventHdr   *ebpf.Variable `ebpf:"unused_event_hdr"`
 	UnusedEventType  *ebpf.Variable `ebpf:"unused_event_type"`
+	UnusedExeSample  *ebpf.Variable `ebpf:"unused_exe_sample"`
 	UnusedLimits     *ebpf.Variable `ebpf:"unused_limits"`
 	UnusedTaskFlag   *ebpf.Variable `ebpf:"unused_task_flag"`
 	UnusedTaskSample *ebpf.Variable `ebpf:"unused_task_sample"`
@@ -222,6 +235,7 @@ type processVariables struct {
 //
 // It can be passed to loadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type processPrograms struct {
+	DumpExe    *ebpf.Program `ebpf:"dump_exe"`
 	DumpTask   *ebpf.Program `ebpf:"dump_task"`
 	HandleExec *ebpf.Program `ebpf:"handle_exec"`
 	HandleExit *ebpf.Program `ebpf:"handle_exit"`
@@ -231,6 +245,7 @@ type processPrograms struct {
 
 func (p *processPrograms) Close() error {
 	return _ProcessClose(
+		p.DumpExe,
 		p.DumpTask,
 		p.HandleExec,
 		p.HandleExit,

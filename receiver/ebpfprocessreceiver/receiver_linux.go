@@ -140,13 +140,20 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 	r.free = make(chan []bpf.Event, queueBatches+2)
 	r.readDone = make(chan struct{})
 	go r.readLoop()
-	denied, err := r.lc.table.Snapshot("/proc", r.lc.collectArgs)
+	// The kernel names the executables of the processes already running,
+	// as it does for execs; /proc/PID/exe, which needs CAP_SYS_PTRACE for
+	// other users' processes, is only read for what it did not name.
+	exes, err := r.probe.ReadExecutables()
+	if err != nil {
+		r.set.Logger.Warn("Naming the executables of running processes in the kernel failed; reading /proc/PID/exe instead", zap.Error(err))
+	}
+	denied, err := r.lc.table.Snapshot("/proc", r.lc.collectArgs, kernelExe(exes))
 	if err != nil {
 		r.set.Logger.Warn("Snapshot of running processes failed; their exit records will lack executable and arguments", zap.Error(err))
 	}
 	if denied > 0 {
-		// Once, not per process: the cause is one missing capability.
-		r.set.Logger.Warn(fmt.Sprintf("Cannot read the executable of %d processes of other users that were running before the collector (needs CAP_SYS_PTRACE); their records and metrics name the command instead", denied),
+		// Once, not per process.
+		r.set.Logger.Warn(fmt.Sprintf("Cannot name the executable of %d processes that were running before the collector: the kernel did not list them and /proc/PID/exe was denied; their records and metrics name the command instead", denied),
 			zap.Int("processes", denied))
 	}
 
@@ -192,6 +199,19 @@ func (r *ebpfReceiver) collectOnce(ctx context.Context) {
 
 func criteria(m MatchConfig) procfilter.Criteria {
 	return procfilter.Criteria{Executables: m.Executables, UIDs: m.UIDs, Cgroups: m.Cgroups}
+}
+
+// kernelExe answers the snapshot's executable lookups from the executables
+// iterator's output: a whole path, for the process that had that pid at
+// that start time.
+func kernelExe(exes map[uint32]bpf.Executable) proctable.ExeLookup {
+	return func(pid uint32, start uint64) (string, bool) {
+		e, ok := exes[pid]
+		if !ok || e.Truncated || e.StartTime/proctable.TickNs != start/proctable.TickNs {
+			return "", false
+		}
+		return e.Path, true
+	}
 }
 
 // readLoop only decodes and queues: it must keep pace with the kernel, so a

@@ -87,12 +87,18 @@ func (t *Table) Len() int {
 	return len(t.m)
 }
 
+// ExeLookup names a running process's executable, given its pid and start
+// time (in nanoseconds since boot, to the tick): the kernel side's answer.
+// ok is false where it has none for that process.
+type ExeLookup func(pid uint32, start uint64) (path string, ok bool)
+
 // Snapshot adds every process visible under procRoot (normally /proc);
 // args maps each command line through the collection policy before it is
-// stored. Processes that vanish while being read are skipped. denied counts
-// the processes whose executable link it may not read: those of other users
-// without CAP_SYS_PTRACE, which keep their command line but no path.
-func (t *Table) Snapshot(procRoot string, args func([]string) []string) (denied int, err error) {
+// stored, exe names executables (nil: none). Processes that vanish while
+// being read are skipped. Where exe has no answer, the executable link is
+// read; denied counts the processes whose link it may not read (other
+// users' without CAP_SYS_PTRACE), which keep their command line but no path.
+func (t *Table) Snapshot(procRoot string, args func([]string) []string, exe ExeLookup) (denied int, err error) {
 	entries, err := os.ReadDir(procRoot)
 	if err != nil {
 		return 0, err
@@ -102,7 +108,7 @@ func (t *Table) Snapshot(procRoot string, args func([]string) []string) (denied 
 		if err != nil {
 			continue
 		}
-		info, ok, exeDenied := readProc(filepath.Join(procRoot, e.Name()), args)
+		info, ok, exeDenied := readProc(uint32(pid), filepath.Join(procRoot, e.Name()), args, exe)
 		if exeDenied {
 			denied++
 		}
@@ -113,24 +119,37 @@ func (t *Table) Snapshot(procRoot string, args func([]string) []string) (denied 
 	return denied, nil
 }
 
-func readProc(dir string, args func([]string) []string) (info Info, ok, exeDenied bool) {
+func readProc(pid uint32, dir string, args func([]string) []string, exe ExeLookup) (info Info, ok, exeDenied bool) {
 	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
 		return Info{}, false, false
 	}
-	start, ok := statStartTicks(stat)
-	if !ok {
+	st, ok := parseStat(stat)
+	// A kernel thread has no executable nor command line; its exe link is
+	// denied, not missing, to a reader without CAP_SYS_PTRACE.
+	if !ok || st.kthread {
 		return Info{}, false, false
 	}
-	info = Info{StartTime: start * TickNs, Coarse: true}
-	info.ExePath, err = exePath(dir)
-	// EACCES or EPERM; kernel threads and vanished processes give ENOENT.
-	exeDenied = errors.Is(err, fs.ErrPermission)
+	info = Info{StartTime: st.startTicks * TickNs, Coarse: true}
+	if p, known := lookup(exe, pid, info.StartTime); known {
+		info.ExePath = p
+	} else {
+		info.ExePath, err = exePath(dir)
+		// EACCES or EPERM; kernel threads and vanished processes give ENOENT.
+		exeDenied = errors.Is(err, fs.ErrPermission)
+	}
 	info.CgroupPath, info.CgroupLine = CgroupFromProc(dir)
 	if cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(cmdline) > 0 {
 		info.Args = args(strings.Split(string(bytes.TrimSuffix(cmdline, []byte{0})), "\x00"))
 	}
 	return info, info.ExePath != "" || len(info.Args) > 0, exeDenied
+}
+
+func lookup(exe ExeLookup, pid uint32, start uint64) (string, bool) {
+	if exe == nil {
+		return "", false
+	}
+	return exe(pid, start)
 }
 
 // exePath resolves a /proc/PID directory's exe link.
@@ -142,20 +161,36 @@ func exePath(procDir string) (string, error) {
 	return strings.TrimSuffix(p, " (deleted)"), nil
 }
 
-// statStartTicks reads field 22 of /proc/PID/stat. The command name (field
-// 2) may hold spaces and parentheses, so fields are counted after its last ')'.
-func statStartTicks(stat []byte) (uint64, bool) {
+// procStat is what the snapshot reads of /proc/PID/stat.
+type procStat struct {
+	startTicks uint64 // field 22: start time in clock ticks since boot
+	kthread    bool   // PF_KTHREAD in field 9, the task flags
+}
+
+// pfKthread is the kernel's PF_KTHREAD task flag.
+const pfKthread = 0x00200000
+
+// parseStat reads /proc/PID/stat. The command name (field 2) may hold
+// spaces and parentheses, so fields are counted after its last ')'.
+func parseStat(stat []byte) (procStat, bool) {
 	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
-		return 0, false
+		return procStat{}, false
 	}
 	fields := strings.Fields(string(stat[i+1:]))
-	const startField = 22 - 3 // fields after the name start at field 3
+	const flagsField, startField = 9 - 3, 22 - 3 // fields after the name start at field 3
 	if len(fields) <= startField {
-		return 0, false
+		return procStat{}, false
 	}
-	v, err := strconv.ParseUint(fields[startField], 10, 64)
-	return v, err == nil
+	start, err := strconv.ParseUint(fields[startField], 10, 64)
+	if err != nil {
+		return procStat{}, false
+	}
+	flags, err := strconv.ParseUint(fields[flagsField], 10, 64)
+	if err != nil {
+		return procStat{}, false
+	}
+	return procStat{startTicks: start, kthread: flags&pfKthread != 0}, true
 }
 
 // CgroupFromProc picks, from /proc/PID/cgroup, the cgroup the kernel side

@@ -37,12 +37,16 @@ func TestGetMatchesStartTime(t *testing.T) {
 	}
 }
 
-func TestStatStartTicks(t *testing.T) {
+func TestParseStat(t *testing.T) {
 	stat := []byte("42 (we ird) proc)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 18446744073709551615")
-	if v, ok := statStartTicks(stat); !ok || v != 98765 {
-		t.Fatalf("statStartTicks = %d, %v", v, ok)
+	if v, ok := parseStat(stat); !ok || v != (procStat{startTicks: 98765}) {
+		t.Fatalf("parseStat = %+v, %v", v, ok)
 	}
-	if _, ok := statStartTicks([]byte("42 (x) S 1")); ok {
+	kthread := []byte("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0 18446744073709551615")
+	if v, ok := parseStat(kthread); !ok || v != (procStat{startTicks: 1, kthread: true}) {
+		t.Fatalf("parseStat(kthreadd) = %+v, %v", v, ok)
+	}
+	if _, ok := parseStat([]byte("42 (x) S 1")); ok {
 		t.Fatal("short stat parsed")
 	}
 }
@@ -56,14 +60,15 @@ func TestSnapshotSeesLiveProcess(t *testing.T) {
 
 	tb := New()
 	upper := func(a []string) []string { return append([]string{"seen"}, a...) }
-	if _, err := tb.Snapshot("/proc", upper); err != nil {
+	if _, err := tb.Snapshot("/proc", upper, nil); err != nil {
 		t.Fatal(err)
 	}
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/stat")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ticks, _ := statStartTicks(stat)
+	st, _ := parseStat(stat)
+	ticks := st.startTicks
 	info, ok := tb.Get(uint32(cmd.Process.Pid), ticks*TickNs+1)
 	if !ok {
 		t.Fatal("child not in snapshot")
@@ -80,6 +85,50 @@ func TestSnapshotSeesLiveProcess(t *testing.T) {
 	}
 }
 
+// The kernel side's name for an executable wins over the exe link, for the
+// process it was given for: the same pid with another start time is a
+// later process, whose link is read.
+func TestSnapshotTakesTheKernelsExecutable(t *testing.T) {
+	cmd := exec.Command("/bin/sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	pid := uint32(cmd.Process.Pid)
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := parseStat(stat)
+	ticks := st.startTicks
+	for _, tc := range []struct {
+		name      string
+		kernelAt  uint64 // the start time the kernel side knows pid by
+		wantKnown bool
+	}{
+		{"same process", ticks * TickNs, true},
+		{"pid reused since", (ticks + 5) * TickNs, false},
+	} {
+		tb := New()
+		_, err := tb.Snapshot("/proc", func(a []string) []string { return a }, func(p uint32, start uint64) (string, bool) {
+			if p == pid && start/TickNs == tc.kernelAt/TickNs {
+				return "/from/the/kernel", true
+			}
+			return "", false
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := tb.Lookup(pid)
+		if got := info.ExePath == "/from/the/kernel"; got != tc.wantKnown {
+			t.Errorf("%s: ExePath %q", tc.name, info.ExePath)
+		}
+		if !tc.wantKnown && info.ExePath != "/usr/bin/sleep" && info.ExePath != "/bin/sleep" {
+			t.Errorf("%s: ExePath %q, want the exe link's", tc.name, info.ExePath)
+		}
+	}
+}
+
 // snapshotAsEnv makes the test binary, re-run as another user, print what
 // its snapshot saw of one pid instead of running the tests.
 const snapshotAsEnv = "PROCTABLE_SNAPSHOT_PID"
@@ -88,7 +137,7 @@ func TestMain(m *testing.M) {
 	if pid := os.Getenv(snapshotAsEnv); pid != "" {
 		n, _ := strconv.ParseUint(pid, 10, 32)
 		tb := New()
-		denied, err := tb.Snapshot("/proc", func(a []string) []string { return a })
+		denied, err := tb.Snapshot("/proc", func(a []string) []string { return a }, nil)
 		info, ok := tb.Lookup(uint32(n))
 		fmt.Printf("%d %t %q %q %v\n", denied, ok, info.ExePath, strings.Join(info.Args, " "), err)
 		os.Exit(0)
