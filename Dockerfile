@@ -28,7 +28,7 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 	cd cmd/otelcol-linnix \
 	&& CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/plain/otelcol-linnix . \
 	&& cp /out/plain/otelcol-linnix /out/otelcol-linnix \
-	&& setcap cap_bpf,cap_perfmon,cap_sys_ptrace+ep /out/otelcol-linnix \
+	&& setcap cap_bpf,cap_perfmon+ep /out/otelcol-linnix \
 	&& getcap /out/otelcol-linnix
 
 # The gateway image (`docker build --target gateway`): the same binary

@@ -23,7 +23,7 @@ BIN := bin/otelcol-linnix
 CLI := bin/linnix
 CONFIG ?= examples/default.yaml
 # The capabilities of unprivileged use (see README, Privileges).
-CAPS := cap_bpf,cap_perfmon,cap_sys_ptrace+ep
+CAPS := cap_bpf,cap_perfmon+ep
 # prometheus: the scrape/remote-write tests and promtool; tmux: the TUI tests;
 # libcap2-bin: setcap for the least-privilege tests.
 APT_PACKAGES := clang llvm libbpf-dev bpftool prometheus-alertmanager prometheus tmux libcap2-bin gcc make perl

@@ -92,7 +92,7 @@ func TestComposeRunsTheCollectorWithCapabilitiesNotPrivileged(t *testing.T) {
 	if col.Pid != "host" || col.Cgroup != "host" {
 		t.Errorf("pid %q, cgroup %q: both must be host to see and resolve every process", col.Pid, col.Cgroup)
 	}
-	want := []string{"BPF", "PERFMON", "SYS_PTRACE"}
+	want := []string{"BPF", "PERFMON"}
 	if got := slices.Sorted(slices.Values(col.CapAdd)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
 		t.Errorf("cap_add = %v, want exactly %v (the image's file capabilities)", col.CapAdd, want)
 	}

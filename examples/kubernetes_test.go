@@ -152,7 +152,7 @@ func TestAgentDaemonSetHasOnlyItsCapabilitiesAndBoundedResources(t *testing.T) {
 	if !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
 		t.Errorf("drop %v, want [ALL]", sc.Capabilities.Drop)
 	}
-	want := []corev1.Capability{"BPF", "PERFMON", "SYS_PTRACE"}
+	want := []corev1.Capability{"BPF", "PERFMON"}
 	if got := slices.Sorted(slices.Values(sc.Capabilities.Add)); !slices.Equal(got, want) {
 		t.Errorf("add %v, want exactly %v", sc.Capabilities.Add, want)
 	}

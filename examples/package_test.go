@@ -187,7 +187,7 @@ func runAsServiceUser(t *testing.T, u *user.User) {
 		t.Fatal(err)
 	}
 
-	caps := "+bpf,+perfmon,+sys_ptrace"
+	caps := "+bpf,+perfmon"
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer

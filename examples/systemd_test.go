@@ -70,7 +70,7 @@ func TestUnitRunsAsItsUserWithOnlyTheCollectorsCapabilities(t *testing.T) {
 			t.Errorf("%s=%q, want %q", key, got, want)
 		}
 	}
-	caps := []string{"CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE"}
+	caps := []string{"CAP_BPF", "CAP_PERFMON"}
 	for _, key := range []string{"AmbientCapabilities", "CapabilityBoundingSet"} {
 		if got := slices.Sorted(slices.Values(strings.Fields(u.get("Service", key)))); !slices.Equal(got, caps) {
 			t.Errorf("%s=%v, want exactly %v", key, got, caps)

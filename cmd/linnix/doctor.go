@@ -33,7 +33,7 @@ type check struct {
 	fix    string
 }
 
-const setcapCaps = "cap_bpf,cap_perfmon,cap_sys_ptrace+ep"
+const setcapCaps = "cap_bpf,cap_perfmon+ep"
 
 func newDoctorCommand(o *options) *cobra.Command {
 	var collector, config string

@@ -21,16 +21,15 @@ import (
 
 // Capability numbers (linux/capability.h) the collector uses.
 const (
-	capSysPtrace = 19
-	capSysAdmin  = 21
-	capPerfmon   = 38
-	capBPF       = 39
+	capSysAdmin = 21
+	capPerfmon  = 38
+	capBPF      = 39
 )
 
 var capNames = []struct {
 	bit  uint
 	name string
-}{{capBPF, "cap_bpf"}, {capPerfmon, "cap_perfmon"}, {capSysPtrace, "cap_sys_ptrace"}, {capSysAdmin, "cap_sys_admin"}}
+}{{capBPF, "cap_bpf"}, {capPerfmon, "cap_perfmon"}, {capSysAdmin, "cap_sys_admin"}}
 
 // capSet is a set of capabilities as the kernel writes them, a bit each.
 type capSet uint64
@@ -50,7 +49,7 @@ func (c capSet) String() string {
 		}
 	}
 	if len(names) == 0 {
-		return "none of cap_bpf, cap_perfmon, cap_sys_ptrace"
+		return "none of cap_bpf, cap_perfmon"
 	}
 	return strings.Join(names, ",")
 }
@@ -188,11 +187,7 @@ func collectorCheck(path string) check {
 		}
 		return check{name: "collector binary", status: statusFail, detail: fmt.Sprintf("%s has %s%s: not enough to load BPF unprivileged", path, caps, e), fix: fix}
 	}
-	detail := fmt.Sprintf("%s has %s+ep: runs unprivileged", path, caps)
-	if !caps.has(capSysPtrace) {
-		detail += " (without cap_sys_ptrace the start-up snapshot cannot read the executable of other users' processes that were running before the collector)"
-	}
-	return check{name: "collector binary", status: statusOK, detail: detail}
+	return check{name: "collector binary", status: statusOK, detail: fmt.Sprintf("%s has %s+ep: runs unprivileged", path, caps)}
 }
 
 // fileCaps decodes the security.capability attribute (struct

@@ -72,8 +72,7 @@ func TestFileCapsReadWhatSetcapWrote(t *testing.T) {
 		status status
 		detail string
 	}{
-		{setcapCaps, statusOK, "cap_bpf,cap_perfmon,cap_sys_ptrace+ep: runs unprivileged"},
-		{"cap_bpf,cap_perfmon+ep", statusOK, "without cap_sys_ptrace"},
+		{setcapCaps, statusOK, "cap_bpf,cap_perfmon+ep: runs unprivileged"},
 		{"cap_sys_admin+ep", statusOK, "cap_sys_admin+ep: runs unprivileged"},
 		{"cap_bpf,cap_perfmon+p", statusFail, "without the effective flag"},
 		{"cap_bpf+ep", statusFail, "not enough to load BPF"},
@@ -84,6 +83,10 @@ func TestFileCapsReadWhatSetcapWrote(t *testing.T) {
 		c := collectorCheck(bin)
 		if c.status != tc.status || !strings.Contains(c.detail, tc.detail) {
 			t.Errorf("setcap %s: %+v", tc.caps, c)
+		}
+		// Enough to load BPF is all the collector needs: no caveat follows.
+		if c.status == statusOK && !strings.HasSuffix(c.detail, ": runs unprivileged") {
+			t.Errorf("setcap %s: %q qualifies a set that suffices", tc.caps, c.detail)
 		}
 	}
 }
