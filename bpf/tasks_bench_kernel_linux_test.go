@@ -39,3 +39,24 @@ func cpuTime(b *testing.B) int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// BenchmarkReadExecutables measures one run of the executables iterator
+// over the host's processes (the start-up snapshot's paths), decoded.
+func BenchmarkReadExecutables(b *testing.B) {
+	kerneltest.Require(b)
+	kerneltest.Exclusive(b)
+	p, err := bpf.Open(bpf.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	var exes map[uint32]bpf.Executable
+	before := cpuTime(b)
+	for b.Loop() {
+		if exes, err = p.ReadExecutables(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime(b)-before)/1e3/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(len(exes)), "processes")
+}
