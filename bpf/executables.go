@@ -13,7 +13,8 @@ type Executable struct {
 	// the pid, it tells a process from a later one that reused the pid.
 	StartTime uint64
 	// Path is absolute ("memfd:NAME" for a memfd); with Truncated it holds
-	// the path's last components only, and "" for a process without one.
+	// the path's last components only. It is "" for a process listed
+	// without an executable: a zombie, or one whose leader thread exited.
 	Path string
 	// Fileless: the file has no name in any directory (FlagFileless).
 	Fileless, Truncated bool
@@ -30,8 +31,9 @@ type exeSampleHeader struct {
 const exeSampleHeaderSize = int(unsafe.Sizeof(exeSampleHeader{}))
 
 // DecodeExecutables parses the executables iterator's output: per process a
-// header and its path. Processes without an executable (kernel threads are
-// not listed; a process that is exiting may have none) are left out.
+// header and its path. Kernel threads are not listed; a process listed
+// without an executable is kept, with an empty Path: that it was seen is an
+// answer too.
 func DecodeExecutables(raw []byte) (map[uint32]Executable, error) {
 	exes := make(map[uint32]Executable)
 	for len(raw) > 0 {
@@ -49,9 +51,6 @@ func DecodeExecutables(raw []byte) (map[uint32]Executable, error) {
 		}
 		path := raw[:h.PathLen]
 		raw = raw[h.PathLen:]
-		if len(path) == 0 {
-			continue
-		}
 		exes[h.PID] = Executable{
 			StartTime: h.StartNs,
 			Path:      validString(path),

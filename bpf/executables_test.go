@@ -21,7 +21,7 @@ func TestDecodeExecutables(t *testing.T) {
 	raw = append(raw, exeRecord(10, 1e9, 0, "/usr/bin/sleep")...)
 	raw = append(raw, exeRecord(11, 2e9, uint16(FlagFileless), "memfd:payload")...)
 	raw = append(raw, exeRecord(12, 3e9, uint16(FlagFilenameTruncated), "lib/deep/prog")...)
-	raw = append(raw, exeRecord(13, 4e9, 0, "")...) // exiting: no mm
+	raw = append(raw, exeRecord(13, 4e9, 0, "")...) // a zombie: no mm
 	raw = append(raw, exeRecord(14, 5e9, 0, "/opt/\xffbad")...)
 	exes, err := DecodeExecutables(raw)
 	if err != nil {
@@ -31,9 +31,10 @@ func TestDecodeExecutables(t *testing.T) {
 		10: {StartTime: 1e9, Path: "/usr/bin/sleep"},
 		11: {StartTime: 2e9, Path: "memfd:payload", Fileless: true},
 		12: {StartTime: 3e9, Path: "lib/deep/prog", Truncated: true},
+		13: {StartTime: 4e9},
 		14: {StartTime: 5e9, Path: "/opt/\uFFFDbad"},
 	}
-	if len(exes) != len(want) {
+	if len(exes) != len(want) { // 13 too: listed without an executable
 		t.Errorf("%d executables, want %d: %+v", len(exes), len(want), exes)
 	}
 	for pid, w := range want {

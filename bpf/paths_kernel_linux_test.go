@@ -391,6 +391,40 @@ func TestExecutablesOfRunningProcesses(t *testing.T) {
 		t.Error("kthreadd (pid 2) listed: kernel threads have no executable")
 	}
 
+	// Start times are /proc's, floored to the tick: the snapshot matches
+	// them exactly.
+	for _, pid := range []int{relPID, memfdPID} {
+		ticks, ok := startTicks(t, fmt.Sprintf("/proc/%d", pid))
+		if e := exes[uint32(pid)]; !ok || e.StartTime/tickNs != ticks {
+			t.Errorf("pid %d: iterator start %d ns, /proc start %d ticks", pid, e.StartTime, ticks)
+		}
+	}
+
+	// Every other process: a mismatch is checked again with a fresh
+	// iterator run, since a process may exec between the run and its
+	// /proc read.
+	mismatched, compared := compareWithProc(t, exes, memfdPID, nil)
+	if len(mismatched) > 0 {
+		if exes, err = p.ReadExecutables(); err != nil {
+			t.Fatal(err)
+		}
+		mismatched, _ = compareWithProc(t, exes, memfdPID, mismatched)
+		for pid, m := range mismatched {
+			t.Errorf("pid %d: %s", pid, m)
+		}
+	}
+	// This test, its helpers and the host's own processes at least.
+	if compared < 4 {
+		t.Errorf("compared %d processes with /proc", compared)
+	}
+}
+
+// compareWithProc compares the iterator's paths with /proc/PID/exe as root
+// reads it, for the processes of this mount namespace and root that the
+// iterator listed with the same start time (only pids in only, unless nil),
+// and returns the mismatches and how many it compared.
+func compareWithProc(t *testing.T, exes map[uint32]bpf.Executable, skip int, only map[uint32]string) (map[uint32]string, int) {
+	t.Helper()
 	ownNS, err := os.Readlink("/proc/self/ns/mnt")
 	if err != nil {
 		t.Fatal(err)
@@ -399,10 +433,14 @@ func TestExecutablesOfRunningProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mismatched := map[uint32]string{}
 	compared := 0
 	for _, ent := range entries {
 		pid, err := strconv.ParseUint(ent.Name(), 10, 32)
-		if err != nil || int(pid) == memfdPID {
+		if err != nil || int(pid) == skip {
+			continue
+		}
+		if _, ok := only[uint32(pid)]; only != nil && !ok {
 			continue
 		}
 		proc := filepath.Join("/proc", ent.Name())
@@ -420,18 +458,15 @@ func TestExecutablesOfRunningProcesses(t *testing.T) {
 		}
 		ticks, ok := startTicks(t, proc)
 		e, listed := exes[uint32(pid)]
-		if !ok || !listed || e.StartTime/tickNs != ticks && e.StartTime/tickNs+1 != ticks {
+		if !ok || !listed || e.StartTime/tickNs != ticks {
 			continue // started after the iterator ran, or a reused pid
 		}
 		compared++
 		if e.Path != want || e.Truncated {
-			t.Errorf("pid %d: iterator names %q (truncated %v), /proc/%d/exe %q", pid, e.Path, e.Truncated, pid, want)
+			mismatched[uint32(pid)] = fmt.Sprintf("iterator names %q (truncated %v), /proc/%d/exe %q", e.Path, e.Truncated, pid, want)
 		}
 	}
-	// This test, its helpers and the host's own processes at least.
-	if compared < 4 {
-		t.Errorf("compared %d processes with /proc", compared)
-	}
+	return mismatched, compared
 }
 
 // tickNs is a /proc clock tick (USER_HZ is 100 on Linux).

@@ -143,11 +143,13 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 	// The kernel names the executables of the processes already running,
 	// as it does for execs; /proc/PID/exe, which needs CAP_SYS_PTRACE for
 	// other users' processes, is only read for what it did not name.
+	listedAt := bootNow()
 	exes, err := r.probe.ReadExecutables()
 	if err != nil {
 		r.set.Logger.Warn("Naming the executables of running processes in the kernel failed; reading /proc/PID/exe instead", zap.Error(err))
+		exes = nil
 	}
-	denied, err := r.lc.table.Snapshot("/proc", r.lc.collectArgs, kernelExe(exes))
+	denied, err := r.lc.table.Snapshot("/proc", r.lc.collectArgs, kernelExe(exes, listedAt))
 	if err != nil {
 		r.set.Logger.Warn("Snapshot of running processes failed; their exit records will lack executable and arguments", zap.Error(err))
 	}
@@ -202,15 +204,27 @@ func criteria(m MatchConfig) procfilter.Criteria {
 }
 
 // kernelExe answers the snapshot's executable lookups from the executables
-// iterator's output: a whole path, for the process that had that pid at
-// that start time.
-func kernelExe(exes map[uint32]bpf.Executable) proctable.ExeLookup {
+// iterator's output (listedAt: CLOCK_BOOTTIME just before it ran): a whole path, or
+// none for a process listed without one, for the process that had that pid
+// at that start time. A process started after the iterator ran is answered
+// with no path too: its fork and exec records, read after the snapshot,
+// name it. Only a process the iterator should have listed and did not, or
+// whose path it could not walk whole, is left to /proc/PID/exe.
+func kernelExe(exes map[uint32]bpf.Executable, listedAt uint64) proctable.ExeLookup {
+	if exes == nil {
+		return nil // the iterator failed: /proc for every process
+	}
 	return func(pid uint32, start uint64) (string, bool) {
 		e, ok := exes[pid]
-		if !ok || e.Truncated || e.StartTime/proctable.TickNs != start/proctable.TickNs {
-			return "", false
+		if ok && e.StartTime/proctable.TickNs == start/proctable.TickNs {
+			if e.Truncated {
+				return "", false // a partial path is not a path
+			}
+			return e.Path, true
 		}
-		return e.Path, true
+		// Not listed: started since, if in the iterator's tick or later
+		// (start is to the tick).
+		return "", start/proctable.TickNs >= listedAt/proctable.TickNs
 	}
 }
 
