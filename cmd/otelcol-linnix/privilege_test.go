@@ -70,33 +70,56 @@ func TestLeastPrivilege(t *testing.T) {
 	if out, err := exec.Command(setcap, caps, bin).CombinedOutput(); err != nil {
 		t.Fatalf("setcap %s: %v\n%s", caps, err, out)
 	}
-	out := runUnprivileged(t, bin, outDir, []int{capBPF, capPerfmon})
-
-	// The kernel names every process's executable; /proc/PID/exe is read,
-	// and may be denied, only for what it does not list. A host whose pid
-	// 1 keeps even root out of its exe link (and out of the kernel's task
-	// iterator) makes the collector say so, once, for that many at most.
-	denied := deniedToRoot(t)
-	warnings := deniedWarning.FindAllStringSubmatch(out, -1)
-	switch {
-	case denied == 0 && len(warnings) > 0:
-		t.Errorf("warned %q, yet root can read every exe link", warnings[0][0])
-	case len(warnings) > 1:
-		t.Errorf("warned %d times, want once at most", len(warnings))
-	case len(warnings) == 1:
-		if n, _ := strconv.Atoi(warnings[0][1]); n < 1 || n > denied {
-			t.Errorf("warned of %d processes; root is denied %d exe links", n, denied)
+	t.Run("plain /proc", func(t *testing.T) {
+		out := runUnprivileged(t, bin, outDir, []int{capBPF, capPerfmon}, false)
+		// The kernel names every process's executable; /proc/PID/exe is
+		// read, and may be denied, only for what it does not list. A host
+		// whose pid 1 keeps even root out of its exe link (and out of the
+		// kernel's task iterator) makes the collector say so, once, for
+		// that many at most.
+		denied := deniedToRoot(t)
+		warnings := deniedWarning.FindAllStringSubmatch(out, -1)
+		switch {
+		case denied == 0 && len(warnings) > 0:
+			t.Errorf("warned %q, yet root can read every exe link", warnings[0][0])
+		case len(warnings) > 1:
+			t.Errorf("warned %d times, want once at most", len(warnings))
+		case len(warnings) == 1:
+			if n, _ := strconv.Atoi(warnings[0][1]); n < 1 || n > denied {
+				t.Errorf("warned of %d processes; root is denied %d exe links", n, denied)
+			}
 		}
-	}
+		if m := hiddenNote.FindString(out); m != "" {
+			t.Errorf("said %q with every process visible in /proc", m)
+		}
+	})
+	// A /proc that hides other users' processes (hidepid=invisible) from
+	// the collector: the kernel still names them.
+	t.Run("hidepid /proc", func(t *testing.T) {
+		out := runUnprivileged(t, bin, outDir, []int{capBPF, capPerfmon}, true)
+		if m := hiddenNote.FindStringSubmatch(out); m == nil {
+			t.Error("no note of the processes hidden in /proc")
+		} else if n, _ := strconv.Atoi(m[1]); n < 1 {
+			t.Errorf("noted %q", m[0])
+		}
+		if w := deniedWarning.FindString(out); w != "" {
+			t.Errorf("warned %q: a hidden process is not a denied one", w)
+		}
+	})
 }
+
+// hiddenNote matches the receiver's note that it named processes /proc
+// hides from it by the kernel alone.
+var hiddenNote = regexp.MustCompile(`(\d+) running processes are hidden from this user in /proc`)
 
 // deniedWarning matches the receiver's warning that it could name the
 // executables of some processes neither in the kernel nor from /proc.
 var deniedWarning = regexp.MustCompile(`Cannot name the executable of (\d+) processes`)
 
-// runUnprivileged runs the collector as nobody with bin's file capabilities,
-// checks what it captures, stops it and returns its output.
-func runUnprivileged(t *testing.T, bin, outDir string, wantCaps []int) string {
+// runUnprivileged runs the collector as nobody with bin's file capabilities
+// (in a mount namespace of its own whose /proc hides other users' processes,
+// with hidepid), checks what it captures, stops it and returns its output.
+func runUnprivileged(t *testing.T, bin, outDir string, wantCaps []int, hidepid bool) string {
 	records := filepath.Join(outDir, fmt.Sprintf("events-%d.jsonl", time.Now().UnixNano()))
 	health, prom, telemetry := freePort(t), freePort(t), freePort(t)
 	config := filepath.Join(filepath.Dir(bin), "config.yaml")
@@ -133,8 +156,15 @@ service:
 
 	out := &testserver.Buffer{}
 	cmd := exec.Command(bin, "--config", config)
-	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	if hidepid {
+		// unshare, sh and setpriv each exec the next: the pid stays the
+		// collector's.
+		cmd = exec.Command("unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+			`mount -t proc -o hidepid=invisible proc /proc && exec setpriv --reuid=`+strconv.Itoa(nobody)+
+				` --regid=`+strconv.Itoa(nobody)+` --clear-groups -- "$0" --config "$1"`, bin, config)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

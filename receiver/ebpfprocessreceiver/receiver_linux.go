@@ -140,24 +140,7 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 	r.free = make(chan []bpf.Event, queueBatches+2)
 	r.readDone = make(chan struct{})
 	go r.readLoop()
-	// The kernel names the executables of the processes already running,
-	// as it does for execs; /proc/PID/exe, which needs CAP_SYS_PTRACE for
-	// other users' processes, is only read for what it did not name.
-	listedAt := bootNow()
-	exes, err := r.probe.ReadExecutables()
-	if err != nil {
-		r.set.Logger.Warn("Naming the executables of running processes in the kernel failed; reading /proc/PID/exe instead", zap.Error(err))
-		exes = nil
-	}
-	denied, err := r.lc.table.Snapshot("/proc", r.lc.collectArgs, kernelExe(exes, listedAt))
-	if err != nil {
-		r.set.Logger.Warn("Snapshot of running processes failed; their exit records will lack executable and arguments", zap.Error(err))
-	}
-	if denied > 0 {
-		// Once, not per process.
-		r.set.Logger.Warn(fmt.Sprintf("Cannot name the executable of %d processes that were running before the collector: the kernel did not list them and /proc/PID/exe was denied; their records and metrics name the command instead", denied),
-			zap.Int("processes", denied))
-	}
+	r.snapshot()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -201,31 +184,6 @@ func (r *ebpfReceiver) collectOnce(ctx context.Context) {
 
 func criteria(m MatchConfig) procfilter.Criteria {
 	return procfilter.Criteria{Executables: m.Executables, UIDs: m.UIDs, Cgroups: m.Cgroups}
-}
-
-// kernelExe answers the snapshot's executable lookups from the executables
-// iterator's output (listedAt: CLOCK_BOOTTIME just before it ran): a whole path, or
-// none for a process listed without one, for the process that had that pid
-// at that start time. A process started after the iterator ran is answered
-// with no path too: its fork and exec records, read after the snapshot,
-// name it. Only a process the iterator should have listed and did not, or
-// whose path it could not walk whole, is left to /proc/PID/exe.
-func kernelExe(exes map[uint32]bpf.Executable, listedAt uint64) proctable.ExeLookup {
-	if exes == nil {
-		return nil // the iterator failed: /proc for every process
-	}
-	return func(pid uint32, start uint64) (string, bool) {
-		e, ok := exes[pid]
-		if ok && e.StartTime/proctable.TickNs == start/proctable.TickNs {
-			if e.Truncated {
-				return "", false // a partial path is not a path
-			}
-			return e.Path, true
-		}
-		// Not listed: started since, if in the iterator's tick or later
-		// (start is to the tick).
-		return "", start/proctable.TickNs >= listedAt/proctable.TickNs
-	}
 }
 
 // readLoop only decodes and queues: it must keep pace with the kernel, so a

@@ -1,6 +1,7 @@
 package ebpfprocessreceiver
 
 import (
+	"os/exec"
 	"testing"
 
 	"github.com/linnix-os/otelcol-linnix/bpf"
@@ -45,5 +46,45 @@ func TestKernelExeAnswersForTheSameProcessOnly(t *testing.T) {
 	}
 	if kernelExe(nil, listedAt) != nil {
 		t.Error("without the iterator's output, the snapshot must read /proc for every process")
+	}
+}
+
+// A live process the /proc scan did not show (hidepid) is added with the
+// kernel's path and exact start; what the scan saw, a process that exited
+// since the listing, and one without a whole path are not.
+func TestAddUnscannedAddsLiveProcessesOnly(t *testing.T) {
+	live := exec.Command("/bin/sleep", "30")
+	if err := live.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = live.Process.Kill(); _ = live.Wait() }()
+	gone := exec.Command("/bin/true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	livePID, gonePID := uint32(live.Process.Pid), uint32(gone.Process.Pid)
+
+	tb := proctable.New()
+	tb.Put(10, proctable.Info{StartTime: 5 * proctable.TickNs, Coarse: true, ExePath: "/from/proc"})
+	n := addUnscanned(tb, map[uint32]bpf.Executable{
+		10:      {StartTime: 5*proctable.TickNs + 7, Path: "/usr/sbin/cron"},
+		livePID: {StartTime: 123_456_789, Path: "/usr/bin/sleep"},
+		gonePID: {StartTime: 1, Path: "/usr/bin/true"},
+		4:       {StartTime: 1},                                     // a zombie
+		5:       {StartTime: 1, Path: "deep/prog", Truncated: true}, // partial
+	})
+	if n != 1 {
+		t.Errorf("added %d, want 1 (the live process)", n)
+	}
+	if info, _ := tb.Lookup(10); info.ExePath != "/from/proc" {
+		t.Errorf("the scanned entry was replaced: %+v", info)
+	}
+	if info, ok := tb.Get(livePID, 123_456_789); !ok || info.ExePath != "/usr/bin/sleep" || info.Coarse {
+		t.Errorf("live process: %+v, %v; want the kernel's path and exact start", info, ok)
+	}
+	for _, pid := range []uint32{gonePID, 4, 5} {
+		if info, ok := tb.Lookup(pid); ok {
+			t.Errorf("pid %d added: %+v", pid, info)
+		}
 	}
 }
