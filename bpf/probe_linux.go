@@ -209,14 +209,8 @@ func (p *Probe) Wait(deadline time.Time) error {
 func (p *Probe) ReadTasks(dst []TaskSample) ([]TaskSample, error) {
 	p.taskMu.Lock()
 	defer p.taskMu.Unlock()
-	rd, err := p.iter.Open()
-	if err != nil {
-		return dst, fmt.Errorf("opening the task iterator: %w", err)
-	}
-	defer rd.Close()
-	p.taskBuf.Reset()
-	if _, err := p.taskBuf.ReadFrom(rd); err != nil {
-		return dst, fmt.Errorf("reading the task iterator: %w", err)
+	if err := runIter(p.iter, "task iterator", &p.taskBuf); err != nil {
+		return dst, err
 	}
 	return DecodeTasks(p.taskBuf.Bytes(), dst)
 }
@@ -227,16 +221,25 @@ func (p *Probe) ReadExecutables() (map[uint32]Executable, error) {
 	// One run at a time: the iterator's buffers are shared, not per CPU.
 	p.exeMu.Lock()
 	defer p.exeMu.Unlock()
-	rd, err := p.exeIter.Open()
-	if err != nil {
-		return nil, fmt.Errorf("opening the executables iterator: %w", err)
-	}
-	defer rd.Close()
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(rd); err != nil {
-		return nil, fmt.Errorf("reading the executables iterator: %w", err)
+	if err := runIter(p.exeIter, "executables iterator", &buf); err != nil {
+		return nil, err
 	}
 	return DecodeExecutables(buf.Bytes())
+}
+
+// runIter runs an iterator once, its whole output into buf.
+func runIter(it *link.Iter, name string, buf *bytes.Buffer) error {
+	rd, err := it.Open()
+	if err != nil {
+		return fmt.Errorf("opening the %s: %w", name, err)
+	}
+	defer rd.Close()
+	buf.Reset()
+	if _, err := buf.ReadFrom(rd); err != nil {
+		return fmt.Errorf("reading the %s: %w", name, err)
+	}
+	return nil
 }
 
 // Losses sums the per-CPU drop counters.
