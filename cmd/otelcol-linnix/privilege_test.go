@@ -110,11 +110,11 @@ func TestLeastPrivilege(t *testing.T) {
 
 // hiddenNote matches the receiver's note that it named processes /proc
 // hides from it by the kernel alone.
-var hiddenNote = regexp.MustCompile(`(\d+) running processes are hidden from this user in /proc`)
+var hiddenNote = regexp.MustCompile(`Named (\d+) process(?:es)? that /proc hides from this user`)
 
 // deniedWarning matches the receiver's warning that it could name the
 // executables of some processes neither in the kernel nor from /proc.
-var deniedWarning = regexp.MustCompile(`Cannot name the executable of (\d+) processes`)
+var deniedWarning = regexp.MustCompile(`Cannot name the executable of (\d+) process(?:es)? `)
 
 // runUnprivileged runs the collector as nobody with bin's file capabilities
 // (in a mount namespace of its own whose /proc hides other users' processes,

@@ -32,11 +32,11 @@ func (r *ebpfReceiver) snapshot() {
 	}
 	if denied > 0 {
 		// Once, not per process.
-		r.set.Logger.Warn(fmt.Sprintf("Cannot name the executable of %d processes that were running before the collector: the kernel did not list them and /proc/PID/exe was denied; their records and metrics name the command instead", denied),
+		r.set.Logger.Warn(fmt.Sprintf("Cannot name the executable of %s that ran before the collector: the kernel did not list them and /proc/PID/exe was denied; their records and metrics name the command instead", processes(denied)),
 			zap.Int("processes", denied))
 	}
 	if hidden := addUnscanned(r.lc.table, exes); hidden > 0 {
-		r.set.Logger.Info(fmt.Sprintf("%d running processes are hidden from this user in /proc (hidepid): named by the kernel alone, without arguments", hidden),
+		r.set.Logger.Info(fmt.Sprintf("Named %s that /proc hides from this user (hidepid) by the kernel alone, without arguments", processes(hidden)),
 			zap.Int("processes", hidden))
 	}
 }
@@ -88,4 +88,12 @@ func kernelExe(exes map[uint32]bpf.Executable, listedAt uint64) proctable.ExeLoo
 		// (start is to the tick).
 		return "", start/proctable.TickNs >= listedAt/proctable.TickNs
 	}
+}
+
+// processes is "1 process" or "N processes".
+func processes(n int) string {
+	if n == 1 {
+		return "1 process"
+	}
+	return fmt.Sprintf("%d processes", n)
 }

@@ -88,3 +88,11 @@ func TestAddUnscannedAddsLiveProcessesOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestProcessesCountsInWords(t *testing.T) {
+	for n, want := range map[int]string{1: "1 process", 2: "2 processes", 61: "61 processes"} {
+		if got := processes(n); got != want {
+			t.Errorf("processes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
