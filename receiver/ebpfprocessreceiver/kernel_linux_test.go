@@ -2,9 +2,11 @@ package ebpfprocessreceiver
 
 import (
 	"context"
+	"os/exec"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -13,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/linnix-os/otelcol-linnix/internal/contract"
 	"github.com/linnix-os/otelcol-linnix/internal/kerneltest"
 	"github.com/linnix-os/otelcol-linnix/internal/sharedcomponent"
 	"github.com/linnix-os/otelcol-linnix/receiver/ebpfprocessreceiver/internal/metadata"
@@ -109,4 +112,48 @@ func (r *running) losses(t *testing.T) map[string]int64 {
 		out[reason.AsString()] = dp.Value
 	}
 	return out
+}
+
+// events returns the exported counter of records read, by type.
+func (r *running) events(t *testing.T) map[string]int64 {
+	t.Helper()
+	m, err := r.tel.GetMetric("otelcol_linnix.receiver.events")
+	require.NoError(t, err)
+	out := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		typ, _ := dp.Attributes.Value("type")
+		out[typ.AsString()] = dp.Value
+	}
+	return out
+}
+
+// The events counter counts what the receiver read: with no filter, every
+// fork and exec read becomes a record, so between batches the counter and
+// the records delivered agree, and both include this test's children.
+func TestEventsCounterMatchesTheRecords(t *testing.T) {
+	run := startReceiver(t, createDefaultConfig().(*Config))
+	const children = 20
+	pids := map[int]bool{}
+	for range children {
+		cmd := exec.Command("/bin/true")
+		require.NoError(t, cmd.Run())
+		pids[cmd.Process.Pid] = true
+	}
+	var counted map[string]int64
+	var delivered map[string]int64
+	require.Eventually(t, func() bool {
+		counted = run.events(t)
+		recs := run.records()
+		delivered = map[string]int64{}
+		mine := 0
+		for _, r := range recs {
+			delivered[map[string]string{contract.EventFork: "fork", contract.EventExec: "exec", contract.EventExit: "exit"}[r.event]]++
+			if r.event == contract.EventExec && pids[int(r.attrs["process.pid"].(int64))] {
+				mine++
+			}
+		}
+		return mine == children && counted["fork"] == delivered["fork"] && counted["exec"] == delivered["exec"]
+	}, 15*time.Second, 20*time.Millisecond, "the counter and the records to agree")
+	assert.GreaterOrEqual(t, counted["exec"], int64(children))
+	assert.GreaterOrEqual(t, counted["fork"], int64(children))
 }

@@ -67,6 +67,10 @@ type ebpfReceiver struct {
 	collected chan struct{}
 
 	readErrors, decodeErrors, queueFull, refused atomic.Int64
+	// events counts the records read, by type, for an observable counter:
+	// a synchronous Add per batch cost more CPU than converting a small
+	// batch did in a spawn storm.
+	events [bpf.EventExit + 1]atomic.Int64
 }
 
 func newReceiver(set receiver.Settings, cfg *Config) *ebpfReceiver {
@@ -116,6 +120,7 @@ func (r *ebpfReceiver) Start(_ context.Context, _ component.Host) error {
 		return fmt.Errorf("ebpfprocess receiver: %w", err)
 	}
 	if err := errors.Join(
+		r.telemetry.RegisterLinnixReceiverEventsCallback(r.observeEvents),
 		r.telemetry.RegisterLinnixReceiverEventsLostCallback(r.observeLosses),
 		r.telemetry.RegisterLinnixReceiverProcessesTrackedCallback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(int64(r.lc.table.Len()))
@@ -283,7 +288,7 @@ func (r *ebpfReceiver) consumeLoop(ctx context.Context) {
 }
 
 func (r *ebpfReceiver) consume(ctx context.Context, batch []bpf.Event) {
-	r.countEvents(ctx, batch)
+	r.countEvents(batch)
 	if r.logs == nil {
 		r.lc.trackAll(batch)
 		return
@@ -308,22 +313,29 @@ func (r *ebpfReceiver) wallClock() wallClock {
 	return r.clock
 }
 
-var eventTypeAttrs = [...]metric.AddOption{
+var eventTypeAttrs = [...]metric.MeasurementOption{
 	bpf.EventFork: metric.WithAttributeSet(attribute.NewSet(attribute.String("type", "fork"))),
 	bpf.EventExec: metric.WithAttributeSet(attribute.NewSet(attribute.String("type", "exec"))),
 	bpf.EventExit: metric.WithAttributeSet(attribute.NewSet(attribute.String("type", "exit"))),
 }
 
-func (r *ebpfReceiver) countEvents(ctx context.Context, batch []bpf.Event) {
+func (r *ebpfReceiver) countEvents(batch []bpf.Event) {
 	var n [len(eventTypeAttrs)]int64
 	for i := range batch {
 		n[batch[i].Type]++
 	}
 	for t := bpf.EventFork; t <= bpf.EventExit; t++ {
 		if n[t] > 0 {
-			r.telemetry.LinnixReceiverEvents.Add(ctx, n[t], eventTypeAttrs[t])
+			r.events[t].Add(n[t])
 		}
 	}
+}
+
+func (r *ebpfReceiver) observeEvents(_ context.Context, o metric.Int64Observer) error {
+	for t := bpf.EventFork; t <= bpf.EventExit; t++ {
+		o.Observe(r.events[t].Load(), eventTypeAttrs[t])
+	}
+	return nil
 }
 
 func (r *ebpfReceiver) observeLosses(_ context.Context, o metric.Int64Observer) error {

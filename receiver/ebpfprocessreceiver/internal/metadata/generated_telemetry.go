@@ -28,7 +28,7 @@ type TelemetryBuilder struct {
 	meter                          metric.Meter
 	mu                             sync.Mutex
 	registrations                  []metric.Registration
-	LinnixReceiverEvents           metric.Int64Counter
+	LinnixReceiverEvents           metric.Int64ObservableCounter
 	LinnixReceiverEventsLost       metric.Int64ObservableCounter
 	LinnixReceiverProcessesTracked metric.Int64ObservableGauge
 	LinnixReceiverScanDuration     metric.Float64Histogram
@@ -43,6 +43,21 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterLinnixReceiverEventsCallback sets callback for observable LinnixReceiverEvents metric.
+func (builder *TelemetryBuilder) RegisterLinnixReceiverEventsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.LinnixReceiverEvents, obs: o})
+		return nil
+	}, builder.LinnixReceiverEvents)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterLinnixReceiverEventsLostCallback sets callback for observable LinnixReceiverEventsLost metric.
@@ -103,7 +118,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
-	builder.LinnixReceiverEvents, err = builder.meter.Int64Counter(
+	builder.LinnixReceiverEvents, err = builder.meter.Int64ObservableCounter(
 		"otelcol_linnix.receiver.events",
 		metric.WithDescription("Lifecycle events read from the kernel, by type. [Alpha]"),
 		metric.WithUnit("{event}"),

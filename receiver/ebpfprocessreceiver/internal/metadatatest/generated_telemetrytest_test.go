@@ -20,6 +20,10 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	require.NoError(t, tb.RegisterLinnixReceiverEventsCallback(func(_ context.Context, observer metric.Int64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
 	require.NoError(t, tb.RegisterLinnixReceiverEventsLostCallback(func(_ context.Context, observer metric.Int64Observer) error {
 		observer.Observe(1)
 		return nil
@@ -28,7 +32,6 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
-	tb.LinnixReceiverEvents.Add(context.Background(), 1)
 	tb.LinnixReceiverScanDuration.Record(context.Background(), 1)
 	AssertEqualLinnixReceiverEvents(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
