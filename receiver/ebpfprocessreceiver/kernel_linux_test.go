@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/linnix-os/otelcol-linnix/internal/contract"
@@ -103,26 +104,18 @@ func byPID(recs []record, pids map[int]bool) map[int]map[string]record {
 
 // losses returns the exported lost counter by reason.
 func (r *running) losses(t *testing.T) map[string]int64 {
-	t.Helper()
-	m, err := r.tel.GetMetric("otelcol_linnix.receiver.events.lost")
-	require.NoError(t, err)
-	out := map[string]int64{}
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		reason, _ := dp.Attributes.Value("reason")
-		out[reason.AsString()] = dp.Value
-	}
-	return out
+	return r.counter(t, "otelcol_linnix.receiver.events.lost", "reason")
 }
 
-// events returns the exported counter of records read, by type.
-func (r *running) events(t *testing.T) map[string]int64 {
+// counter returns an exported counter's values by one attribute's value.
+func (r *running) counter(t *testing.T, name, attr string) map[string]int64 {
 	t.Helper()
-	m, err := r.tel.GetMetric("otelcol_linnix.receiver.events")
+	m, err := r.tel.GetMetric(name)
 	require.NoError(t, err)
 	out := map[string]int64{}
 	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		typ, _ := dp.Attributes.Value("type")
-		out[typ.AsString()] = dp.Value
+		v, _ := dp.Attributes.Value(attribute.Key(attr))
+		out[v.AsString()] = dp.Value
 	}
 	return out
 }
@@ -142,7 +135,7 @@ func TestEventsCounterMatchesTheRecords(t *testing.T) {
 	var counted map[string]int64
 	var delivered map[string]int64
 	require.Eventually(t, func() bool {
-		counted = run.events(t)
+		counted = run.counter(t, "otelcol_linnix.receiver.events", "type")
 		recs := run.records()
 		delivered = map[string]int64{}
 		mine := 0
