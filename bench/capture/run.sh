@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CPU the collector spends per lifecycle record during a storm: the
 # ebpfprocess receiver (logs only) into the debug exporter (one line per
-# batch), while SPAWNERS shell loops run /bin/true PROCS times in all
-# (STORM=processes, the default), or while python3 starts and joins
+# batch), while SPAWNERS shell loops run SPAWNEE PROCS times in all
+# (STORM=processes, the default; SPAWNEE is by default a static program that
+# only exits, see bench/lib/exit0.sh), or while python3 starts and joins
 # threads for THREAD_SECONDS with include_threads on (STORM=threads: each
 # thread is a fork and an exit record through the same programs, reader
 # and conversion, at a rate process spawning cannot reach on a small
@@ -20,7 +21,7 @@
 # collector busy too, so it first measures IDLE seconds without the storm and
 # also reports the storm's marginal CPU per record: the storm window's CPU
 # and records less the idle rates over as long. Environment: STORM
-# (processes), PROCS (5000), SPAWNERS (4), THREAD_SECONDS (10), IDLE (10),
+# (processes), SPAWNEE, PROCS (5000), SPAWNERS (4), THREAD_SECONDS (10), IDLE (10),
 # PORT (18899, the collector's telemetry, loopback only).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,6 +40,8 @@ esac
 [ -x "$BIN" ] || make build >/dev/null
 TICK=$(getconf CLK_TCK)
 work=$(mktemp -d)
+source bench/lib/exit0.sh
+SPAWNEE=${SPAWNEE:-$(exit0_program "$work")}
 collector=""
 cleanup() {
 	[ -n "$collector" ] && kill "$collector" 2>/dev/null || true
@@ -100,7 +103,7 @@ s0=$(date +%s.%N)
 if [ "$STORM" = processes ]; then
 	per=$((PROCS / SPAWNERS))
 	for _ in $(seq "$SPAWNERS"); do
-		(for _ in $(seq "$per"); do /bin/true; done) &
+		(for _ in $(seq "$per"); do "$SPAWNEE"; done) &
 	done
 	wait $(jobs -p | grep -v "^$collector$") 2>/dev/null || true
 	spawned=$((per * SPAWNERS))
@@ -128,13 +131,13 @@ t1=$(cpu_ticks "$collector")
 a1=$(accepted)
 e1=$(date +%s.%N)
 records=$((a1 - a0))
-awk -v n="$records" -v t0="$t0" -v t1="$t1" -v hz="$TICK" -v s0="$s0" -v s1="$s1" -v e1="$e1" -v p="$spawned" -v bin="$BIN" -v storm="$STORM" \
+awk -v n="$records" -v t0="$t0" -v t1="$t1" -v hz="$TICK" -v s0="$s0" -v s1="$s1" -v e1="$e1" -v p="$spawned" -v bin="$BIN" -v storm="$STORM" -v spawnee="$(basename "$SPAWNEE")" \
 	-v idle="$IDLE" -v ir="$((a0 - i0))" -v ic="$((t0 - c0))" 'BEGIN {
 	cpu = (t1 - t0) / hz
 	per = 0
 	if (n) per = cpu * 1e6 / n
 	printf "%s: %d %s in %.1f s (%.0f/s), %d records delivered, collector CPU %.0f ms, %.2f us/record\n",
-		bin, p, storm, s1 - s0, p / (s1 - s0), n, cpu * 1000, per
+		bin, p, (storm == "processes" ? spawnee : storm), s1 - s0, p / (s1 - s0), n, cpu * 1000, per
 	# The idle window gives the background rates of records and CPU.
 	w = e1 - s0
 	mn = n - ir / idle * w

@@ -10,7 +10,8 @@
 #
 # Environment: DURATION (load seconds, 1800), RATE (spawns/s, 300),
 # LONG_LIVED (sleepers kept alive, 1000), CHURN (share of the sleepers
-# replaced each minute, in percent, 10), COOLDOWN (seconds sampled after the
+# replaced each minute, in percent, 10), SPAWNEE (the short-lived program:
+# by default a static one that only exits, see bench/lib/exit0.sh), COOLDOWN (seconds sampled after the
 # load, 120), SAMPLE (seconds between samples, 60), SETTLE (seconds idle
 # before the baseline sample, 60), BIN, OUT (the CSV,
 # default bench/soak/soak-<date>.csv), HEAP_PROFILES (a folder: the Go heap
@@ -43,6 +44,9 @@ echo "waiting for the kernel-test lock..." >&2
 flock 9
 
 work=$(mktemp -d)
+# The short-lived program (see bench/lib/exit0.sh; SPAWNEE to choose one).
+source bench/lib/exit0.sh
+SPAWNEE=${SPAWNEE:-$(exit0_program "$work")}
 collector=""
 loader=""
 cleanup() {
@@ -109,14 +113,14 @@ sample baseline
 
 # The load, one Python process: LONG_LIVED sleepers, CHURN% of them
 # replaced every minute so that pids are reused, and RATE short-lived
-# /bin/true a second, paced in 10 ms steps and reaped as they exit. A spawner
+# SPAWNEE a second, paced in 10 ms steps and reaped as they exit. A spawner
 # that falls behind (a busy machine) does not catch up in a burst, and never
 # has more than RATE children running: spawns it could not make are counted,
 # not retried. Stopped, it kills its sleepers and writes what it did, so the
 # rate achieved is known.
-python3 - "$RATE" "$LONG_LIVED" "$CHURN" "$work/spawned" 9>&- <<'PY' &
+python3 - "$RATE" "$LONG_LIVED" "$CHURN" "$work/spawned" "$SPAWNEE" 9>&- <<'PY' &
 import os, signal, sys, time
-rate, long_lived, churn, out = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rate, long_lived, churn, out, spawnee = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 sleep = ["sleep", "100000"]
 sleepers = [os.posix_spawn("/bin/sleep", sleep, {}) for _ in range(long_lived)]
 live = set(sleepers)
@@ -160,7 +164,7 @@ while True:
             skipped += 1
             continue
         try:
-            live.add(os.posix_spawn("/bin/true", ["true"], {}))
+            live.add(os.posix_spawn(spawnee, [os.path.basename(spawnee)], {}))
             n += 1
         except OSError:
             failed += 1
@@ -168,6 +172,7 @@ while True:
     time.sleep(0.01)
 PY
 loader=$!
+echo "spawning $SPAWNEE, $RATE a second" >&2
 
 end=$((start + DURATION))
 next=$((start + SAMPLE))
