@@ -21,8 +21,8 @@
 # collector busy too, so it first measures IDLE seconds without the storm and
 # also reports the storm's marginal CPU per record: the storm window's CPU
 # and records less the idle rates over as long. Environment: STORM
-# (processes), SPAWNEE, PROCS (5000), SPAWNERS (4), THREAD_SECONDS (10), IDLE (10),
-# PORT (18899, the collector's telemetry, loopback only).
+# (processes), SPAWNEE, PROCS (5000), SPAWNERS (4), THREAD_SECONDS (10),
+# IDLE (10), PORT (18899, the collector's telemetry, loopback only).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-bin/otelcol-linnix}
