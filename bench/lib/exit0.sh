@@ -2,7 +2,7 @@
 # that only exits 0, for spawn storms.
 #
 # A dynamically linked /bin/true costs ~4.8 ms of CPU per spawn on a small
-# VM, almost all of it the loader mapping and relocating libc; a 2-core
+# VM, most of it the loader mapping and relocating libc; a 2-core
 # machine then cannot spawn more than a few hundred a second while the
 # collector runs beside it. This one is static, without libc, and exits
 # from its entry point (~1.4 ms per spawn on the same VM). For the collector
