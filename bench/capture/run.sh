@@ -22,6 +22,7 @@
 # also reports the storm's marginal CPU per record: the storm window's CPU
 # and records less the idle rates over as long. Environment: STORM
 # (processes), SPAWNEE, PROCS (5000), SPAWNERS (4), THREAD_SECONDS (10),
+# THREAD_RATE (threads a second; 0, the default, as fast as they go),
 # IDLE (10), PORT (18899, the collector's telemetry, loopback only).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +33,7 @@ PORT=${PORT:-18899}
 IDLE=${IDLE:-10}
 STORM=${STORM:-processes}
 THREAD_SECONDS=${THREAD_SECONDS:-10}
+THREAD_RATE=${THREAD_RATE:-0}
 case $STORM in
 processes) THREADS=false ;;
 threads) THREADS=true ;;
@@ -110,13 +112,19 @@ if [ "$STORM" = processes ]; then
 else
 	spawned=$(python3 -c '
 import sys, threading, time
-n, end = 0, time.monotonic() + float(sys.argv[1])
+rate = float(sys.argv[2])
+# Paced, threads go in tens and wait for their time; unpaced, in fifties.
+group = 10 if rate else 50
+n, t0 = 0, time.monotonic()
+end = t0 + float(sys.argv[1])
 while time.monotonic() < end:
-    ts = [threading.Thread(target=int) for _ in range(50)]
+    ts = [threading.Thread(target=int) for _ in range(group)]
     for t in ts: t.start()
     for t in ts: t.join()
     n += len(ts)
-print(n)' "$THREAD_SECONDS")
+    if rate and t0 + n / rate > time.monotonic():
+        time.sleep(t0 + n / rate - time.monotonic())
+print(n)' "$THREAD_SECONDS" "$THREAD_RATE")
 fi
 s1=$(date +%s.%N)
 # Delivered when the count stops moving for a second (or after 60 s).
