@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# What one wakeup costs on this host, whatever is woken: the CPU time a
+# thread that does nothing but sleep INTERVAL and wake again spends per
+# wakeup, in C (the floor: one thread, one nanosleep) and in Go (a ticker,
+# as the receiver's drain timer is: the runtime wakes more than one thread),
+# the latter with GOMAXPROCS=1 and with this host's default.
+#
+#   bench/wakeup-cost.sh          (no root needed)
+#
+# Why it is here: at the spawn rates a small machine reaches (a few hundred
+# a second, ~1,000 records), the collector's CPU per lifecycle record in
+# bench/capture is mostly the cost of waking up every batch_interval, not
+# the records (README, "Capture cost"). On a VM that cost can be far higher
+# than on bare metal; this measures it, so that the capture figures can be
+# read against it. Environment: INTERVAL_MS (20, the default
+# batch_interval), SECONDS_EACH (10).
+set -euo pipefail
+INTERVAL_MS=${INTERVAL_MS:-20}
+SECONDS_EACH=${SECONDS_EACH:-10}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+n=$((SECONDS_EACH * 1000 / INTERVAL_MS))
+
+cat >"$work/sleep.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <sys/resource.h>
+int main(int argc, char **argv) {
+	long ms = atol(argv[1]), n = atol(argv[2]);
+	struct timespec d = {ms / 1000, (ms % 1000) * 1000000L};
+	for (long i = 0; i < n; i++)
+		nanosleep(&d, 0);
+	struct rusage r;
+	getrusage(RUSAGE_SELF, &r);
+	double us = (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1e6 + r.ru_utime.tv_usec + r.ru_stime.tv_usec;
+	printf("%.1f\n", us / n);
+	return 0;
+}
+C
+
+mkdir "$work/tick"
+cat >"$work/tick/go.mod" <<'MOD'
+module tick
+MOD
+cat >"$work/tick/main.go" <<'GO'
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ms, _ := strconv.Atoi(os.Args[1])
+	n, _ := strconv.Atoi(os.Args[2])
+	t := time.NewTicker(time.Duration(ms) * time.Millisecond)
+	for range n {
+		<-t.C
+	}
+	var r syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r)
+	fmt.Printf("%.1f\n", float64(r.Utime.Nano()+r.Stime.Nano())/1e3/float64(n))
+}
+GO
+
+echo "| sleeper (${INTERVAL_MS} ms, ${n} wakeups) | µs CPU per wakeup |"
+echo "| --- | --- |"
+if "${CC:-cc}" -O2 -o "$work/sleep" "$work/sleep.c" 2>/dev/null; then
+	echo "| C, nanosleep | $("$work/sleep" "$INTERVAL_MS" "$n") |"
+else
+	echo "| C, nanosleep | no C compiler |"
+fi
+(cd "$work/tick" && GOFLAGS=-mod=mod go build -o ../tickbin .)
+echo "| Go ticker, GOMAXPROCS=1 | $(GOMAXPROCS=1 "$work/tickbin" "$INTERVAL_MS" "$n") |"
+echo "| Go ticker, GOMAXPROCS=$(nproc) | $("$work/tickbin" "$INTERVAL_MS" "$n") |"
