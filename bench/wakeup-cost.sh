@@ -10,8 +10,8 @@
 # Why it is here: at the spawn rates a small machine reaches (a few hundred
 # a second, ~1,000 records), the collector's CPU per lifecycle record in
 # bench/capture is mostly the cost of waking up every batch_interval, not
-# the records (docs/performance.md, "Capture cost"). On a VM that cost can be far higher
-# than on bare metal; this measures it, so that the capture figures can be
+# the records (docs/performance.md, "Capture cost and latency"). This
+# measures that cost on the host at hand, so that the capture figures can be
 # read against it. Environment: INTERVAL_MS (20, the default
 # batch_interval), SECONDS_EACH (10).
 set -euo pipefail
