@@ -8,8 +8,8 @@
 # For each process count it spawns idle sleepers until the host has that
 # many processes, then runs the collector with each config for DURATION
 # seconds after a warm-up, and reports the collector's CPU time per
-# collection (the run time of its threads from /proc/PID/task/*/schedstat,
-# divided by the collections made) and its peak RSS. Environment: DURATION
+# collection (the run time of its threads to the nanosecond, see
+# bench/lib/cpu.sh, divided by the collections made) and its peak RSS. Environment: DURATION
 # (30), INTERVAL (1s), BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,20 +87,8 @@ $(common_tail)
       exporters: [debug]
 YAML
 
+source bench/lib/cpu.sh
 nprocs() { ls -d /proc/[0-9]* 2>/dev/null | wc -l; }
-# task_cpu PID: "tid nanoseconds" for each of its threads, the time each has
-# run (schedstat), to the nanosecond: /proc/PID/stat counts in 10 ms ticks,
-# about 0.5 ms per collection over 20 collections, a tenth of what is
-# measured. A thread that exits during the window loses its share; the Go
-# runtime keeps its threads.
-task_cpu() {
-	local f t ns
-	for f in /proc/"$1"/task/*/schedstat; do
-		t=${f%/schedstat}
-		read -r ns _ <"$f" 2>/dev/null && echo "${t##*/} $ns"
-	done
-}
-
 measure() { # config → "cpu_ms_per_collection peak_rss_mb"
 	local cfg=$1
 	"$BIN" --config "$cfg" >"$work/out.log" 2>&1 &
@@ -111,7 +99,7 @@ measure() { # config → "cpu_ms_per_collection peak_rss_mb"
 	sleep "$DURATION"
 	task_cpu "$collector" >"$work/cpu1"
 	local ns
-	ns=$(awk 'NR == FNR { at0[$1] = $2; next } { d += $2 - at0[$1] } END { printf "%.0f", d }' "$work/cpu0" "$work/cpu1")
+	ns=$(cpu_ns_between "$work/cpu0" "$work/cpu1")
 	local hwm
 	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$collector/status")
 	kill "$collector"

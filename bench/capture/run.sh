@@ -15,8 +15,8 @@
 # It reports the records delivered (the exporter's own
 # otelcol_exporter_sent_log_records: every process on the host counts, not
 # only the storm's), the collector's CPU time over the
-# storm and until the last record was delivered (utime+stime from
-# /proc/PID/stat), the CPU time per record, the spawn rate, and the
+# storm and until the last record was delivered (its threads' run time, to
+# the nanosecond: bench/lib/cpu.sh), the CPU time per record, the spawn rate, and the
 # receiver's lost-event counters. The host's own processes keep the
 # collector busy too, so it first measures IDLE seconds without the storm and
 # also reports the storm's marginal CPU per record: the storm window's CPU
@@ -40,9 +40,9 @@ threads) THREADS=true ;;
 *) echo "STORM must be processes or threads" >&2; exit 2 ;;
 esac
 [ -x "$BIN" ] || make build >/dev/null
-TICK=$(getconf CLK_TCK)
 work=$(mktemp -d)
 source bench/lib/exit0.sh
+source bench/lib/cpu.sh
 SPAWNEE=${SPAWNEE:-$(exit0_program "$work")}
 collector=""
 cleanup() {
@@ -85,7 +85,6 @@ lost() {
 		match($0, /reason="[^"]*"/); r = substr($0, RSTART + 8, RLENGTH - 9); n[r] += $NF }
 		END { for (r in n) printf "%s=%d ", r, n[r]; print "" }'
 }
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 
 "$BIN" --config "$work/config.yaml" >"$work/out.log" 2>&1 &
 collector=$!
@@ -97,10 +96,10 @@ done
 sleep 5 # the start-up snapshot and the first records settle
 
 i0=$(accepted)
-c0=$(cpu_ticks "$collector")
+task_cpu "$collector" >"$work/cpu-idle"
 sleep "$IDLE"
 a0=$(accepted)
-t0=$(cpu_ticks "$collector")
+task_cpu "$collector" >"$work/cpu-storm"
 s0=$(date +%s.%N)
 if [ "$STORM" = processes ]; then
 	per=$((PROCS / SPAWNERS))
@@ -135,13 +134,14 @@ for _ in $(seq 60); do
 	prev=$cur
 	sleep 1
 done
-t1=$(cpu_ticks "$collector")
+task_cpu "$collector" >"$work/cpu-end"
 a1=$(accepted)
 e1=$(date +%s.%N)
 records=$((a1 - a0))
-awk -v n="$records" -v t0="$t0" -v t1="$t1" -v hz="$TICK" -v s0="$s0" -v s1="$s1" -v e1="$e1" -v p="$spawned" -v bin="$BIN" -v storm="$STORM" -v spawnee="$(basename "$SPAWNEE")" \
-	-v idle="$IDLE" -v ir="$((a0 - i0))" -v ic="$((t0 - c0))" 'BEGIN {
-	cpu = (t1 - t0) / hz
+awk -v n="$records" -v ns="$(cpu_ns_between "$work/cpu-storm" "$work/cpu-end")" -v s0="$s0" -v s1="$s1" -v e1="$e1" -v p="$spawned" -v bin="$BIN" -v storm="$STORM" -v spawnee="$(basename "$SPAWNEE")" \
+	-v idle="$IDLE" -v ir="$((a0 - i0))" -v ic="$(cpu_ns_between "$work/cpu-idle" "$work/cpu-storm")" 'BEGIN {
+	cpu = ns / 1e9
+	ic /= 1e9
 	per = 0
 	if (n) per = cpu * 1e6 / n
 	printf "%s: %d %s in %.1f s (%.0f/s), %d records delivered, collector CPU %.0f ms, %.2f us/record\n",
@@ -149,10 +149,10 @@ awk -v n="$records" -v t0="$t0" -v t1="$t1" -v hz="$TICK" -v s0="$s0" -v s1="$s1
 	# The idle window gives the background rates of records and CPU.
 	w = e1 - s0
 	mn = n - ir / idle * w
-	mc = cpu - ic / hz / idle * w
+	mc = cpu - ic / idle * w
 	mper = 0
 	if (mn > 0) mper = mc * 1e6 / mn
 	printf "idle %d s: %d records, CPU %.0f ms; storm marginal: %d records, CPU %.0f ms, %.2f us/record\n",
-		idle, ir, ic / hz * 1000, mn, mc * 1000, mper
+		idle, ir, ic * 1000, mn, mc * 1000, mper
 }'
 echo "lost: $(lost)"
